@@ -1,0 +1,639 @@
+"""Paths, YAML loading and validation of the config file into frozen dataclasses."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from draft_feedback.errors import BadInput
+
+if TYPE_CHECKING:
+    from draft_feedback.message import Address
+    from draft_feedback.timing import SendWindow
+
+APP_NAME = "draft-feedback"
+CONFIG_ENV = "DRAFT_FEEDBACK_CONFIG"
+HOME_ENV = "DRAFT_FEEDBACK_HOME"
+PASSWORD_ENV = "DRAFT_FEEDBACK_SMTP_PASSWORD"
+OUTBOX_NAME = "outbox.sqlite3"
+TONES = ("warm", "formal", "brief")
+SECURITIES = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+# A YAML alias can make a few lines expand into millions of nodes; a real config has a few hundred.
+MAX_NODES = 20_000
+
+
+def user_config_dir() -> Path:
+    """Return the per-user config folder (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def config_path(override: str | os.PathLike[str] | None = None) -> Path:
+    """Return the config file: --config, then $DRAFT_FEEDBACK_CONFIG, then the user config dir."""
+    chosen = override or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    return user_config_dir() / "config.yaml"
+
+
+def home_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data folder: --home, then $DRAFT_FEEDBACK_HOME, then the user data dir."""
+    chosen = override or os.environ.get(HOME_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the requests come from."""
+
+    name: str
+    email: str
+    signature: str = ""
+
+    @property
+    def address(self) -> Address:
+        """Return the sender as a message Address."""
+        from draft_feedback.message import Address
+
+        return Address(self.name, self.email)
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """How to reach the user's mail server."""
+
+    host: str = "smtp.gmail.com"
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    login: bool = True
+    timeout: float = 60.0
+    oauth2_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Defaults for `new`."""
+
+    scenario: str = "interview"
+    tone: str = "warm"
+    max_questions: int = 3
+
+
+@dataclass(frozen=True)
+class FocusAreaOverride:
+    """A focus area added or reworded in the config; None keeps the built-in value."""
+
+    id: str
+    label: str | None = None
+    question: str | None = None
+    scenarios: tuple[str, ...] | None = None
+    keywords: tuple[str, ...] | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class ScenarioOverride:
+    """A scenario added or changed in the config; None keeps the built-in value."""
+
+    id: str
+    label: str | None = None
+    description: str | None = None
+    template: str | None = None
+    subject: str | None = None
+    default_areas: tuple[str, ...] | None = None
+    cooling_off_hours: int | None = None
+    thank_you_only: bool | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Tone:
+    """Tone-check settings: built-in rules to switch off and extra rules."""
+
+    disable: tuple[str, ...] = ()
+    rules: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    path: Path
+    exists: bool
+    timezone: ZoneInfo
+    sender: Sender | None = None
+    cooling_off_hours: int = 48
+    send_window: SendWindow | None = None
+    smtp: Smtp = field(default_factory=Smtp)
+    defaults: Defaults = field(default_factory=Defaults)
+    templates_dir: Path | None = None
+    focus_areas: tuple[FocusAreaOverride, ...] = ()
+    scenarios: tuple[ScenarioOverride, ...] = ()
+    tone: Tone = field(default_factory=Tone)
+
+    @property
+    def source(self) -> str:
+        """Return the name used in error messages about this config."""
+        return str(self.path)
+
+    @property
+    def smtp_user(self) -> str | None:
+        """Return the SMTP login name: smtp.user, else the sender's address."""
+        if self.smtp.user:
+            return self.smtp.user
+        return self.sender.email if self.sender else None
+
+
+def local_timezone_name() -> str:
+    """Guess the machine's IANA timezone name: $TZ, /etc/localtime, /etc/timezone, else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    for name in candidates:
+        if name and _zone(name) is not None:
+            return name
+    return "UTC"
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return None
+
+
+# --- YAML to located Python values ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    """A YAML value with the line it came from and, for scalars, the text as written."""
+
+    value: Any
+    line: int
+    raw: str | None = None
+    plain: bool = False
+
+
+def parse_yaml(text: str, source: str) -> Node:
+    """Parse YAML safely into Nodes, refusing duplicate keys, tags and alias bombs."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BadInput(f"{where}: not valid YAML: {problem}") from None
+    if root is None:
+        return Node({}, 1)
+    budget = [MAX_NODES]
+    return _convert(root, source, budget)
+
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in (
+    "map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
+
+
+def _convert(node: Any, source: str, budget: list[int]) -> Node:
+    import yaml
+
+    budget[0] -= 1
+    line = node.start_mark.line + 1
+    if budget[0] < 0:
+        raise BadInput(f"{source}:{line}: the file expands to too many values (aliases?)")
+    if node.tag not in _PLAIN_TAGS:
+        raise BadInput(f"{source}:{line}: not valid YAML for a config: the tag {node.tag} is not "
+                       "allowed; write plain values")
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise BadInput(f"{source}:{line}: keys must be plain words")
+            key = key_node.value
+            if key == "<<":
+                raise BadInput(f"{source}:{key_node.start_mark.line + 1}: merge keys (<<) "
+                               "are not supported; write the keys out")
+            if key in out:
+                raise BadInput(
+                    f"{source}:{key_node.start_mark.line + 1}: {key}: duplicate key "
+                    f"(first given on line {out[key].line}); keep one"
+                )
+            child = _convert(value_node, source, budget)
+            out[key] = Node(child.value, key_node.start_mark.line + 1, child.raw, child.plain)
+        return Node(out, line)
+    if isinstance(node, yaml.SequenceNode):
+        return Node([_convert(item, source, budget) for item in node.value], line)
+    constructor = yaml.SafeLoader(" ")
+    try:
+        value = constructor.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{source}:{line}: cannot read value {node.value!r}: {exc}") from None
+    finally:
+        constructor.dispose()
+    return Node(value, line, node.value, node.style is None)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Typed access to a mapping of Nodes, with errors naming file, line and key."""
+
+    def __init__(self, source: str, node: Node, prefix: str, allowed: tuple[str, ...]) -> None:
+        self.source = source
+        self.prefix = prefix
+        if not isinstance(node.value, dict):
+            raise self.error(node.line, prefix.rstrip("."), "expected a mapping of keys")
+        self.items: dict[str, Node] = node.value
+        self.line = node.line
+        for key, child in self.items.items():
+            if key not in allowed:
+                raise self.error(
+                    child.line, prefix + key,
+                    "unknown key; valid keys here: " + ", ".join(allowed),
+                )
+
+    def error(self, line: int, key: str, problem: str) -> BadInput:
+        return BadInput(f"{self.source}:{line}: {key}: {problem}")
+
+    def has(self, key: str) -> bool:
+        return key in self.items and self.items[key].value is not None
+
+    def node(self, key: str) -> Node:
+        return self.items[key]
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        if not self.has(key):
+            return default
+        n = self.items[key]
+        if isinstance(n.value, (dict, list)):
+            raise self.error(n.line, self.prefix + key, "expected text")
+        # YAML 1.1 turns 9:30 into 570 and NO into False; for text we keep what was written.
+        text = n.raw if n.raw is not None else str(n.value)
+        return text.strip()
+
+    def flag(self, key: str, default: bool | None) -> bool | None:
+        if not self.has(key):
+            return default
+        n = self.items[key]
+        if not isinstance(n.value, bool):
+            raise self.error(n.line, self.prefix + key,
+                             f"expected true or false, got {n.raw!r}")
+        return n.value
+
+    def whole(self, key: str, default: int | None, low: int, high: int) -> int | None:
+        if not self.has(key):
+            return default
+        n = self.items[key]
+        # Only plain decimal digits: YAML 1.1 also reads 1:00 (sexagesimal) and 0o17 as numbers.
+        if isinstance(n.value, bool) or not re.fullmatch(r"[0-9]+", (n.raw or "").strip()):
+            raise self.error(n.line, self.prefix + key, f"expected a whole number, got {n.raw!r}")
+        value = int(n.raw or "0")
+        if not low <= value <= high:
+            raise self.error(n.line, self.prefix + key,
+                             f"{value} is out of range; use {low} to {high}")
+        return value
+
+    def words(self, key: str) -> tuple[str, ...] | None:
+        if not self.has(key):
+            return None
+        n = self.items[key]
+        items = n.value if isinstance(n.value, list) else None
+        if items is None or any(isinstance(i.value, (dict, list)) for i in items):
+            raise self.error(n.line, self.prefix + key, "expected a list like [a, b]")
+        return tuple((i.raw if i.raw is not None else str(i.value)).strip() for i in items)
+
+    def section(self, key: str, allowed: tuple[str, ...]) -> _Reader | None:
+        if not self.has(key):
+            return None
+        return _Reader(self.source, self.items[key], f"{self.prefix}{key}.", allowed)
+
+
+TOP_KEYS = ("sender", "timezone", "cooling_off", "send_window", "smtp", "defaults",
+            "templates_dir", "focus_areas", "scenarios", "tone")
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the config file; a missing file means the built-in defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config(path=path, exists=False, timezone=ZoneInfo(local_timezone_name()),
+                      send_window=_default_window(ZoneInfo(local_timezone_name())))
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a folder, not a config file") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read the config file: {exc.strerror}") from None
+    return parse_config(text, path)
+
+
+def _default_window(tz: ZoneInfo) -> SendWindow:
+    from draft_feedback.timing import default_window
+
+    return default_window(tz)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate config text into a Config; every error names the file, the line and the key."""
+    source = str(path)
+    root = parse_yaml(text, source)
+    if root.value in ({}, None):
+        tz = ZoneInfo(local_timezone_name())
+        return Config(path=path, exists=True, timezone=tz, send_window=_default_window(tz))
+    top = _Reader(source, root, "", TOP_KEYS)
+
+    tz_name = top.text("timezone")
+    if tz_name is None:
+        tz = ZoneInfo(local_timezone_name())
+    else:
+        found = _zone(tz_name)
+        if found is None or not tz_name:
+            raise top.error(top.node("timezone").line, "timezone",
+                            f"unknown timezone {tz_name!r}; use an IANA name like Europe/Berlin")
+        tz = found
+
+    sender = _sender(top)
+    cooling = top.section("cooling_off", ("hours",))
+    hours = 48
+    if cooling is not None:
+        hours = _cooling_hours(cooling, "hours") or 48
+
+    return Config(
+        path=path,
+        exists=True,
+        timezone=tz,
+        sender=sender,
+        cooling_off_hours=hours,
+        send_window=_send_window(top, tz),
+        smtp=_smtp(top),
+        defaults=_defaults(top),
+        templates_dir=Path(t).expanduser() if (t := top.text("templates_dir")) else None,
+        focus_areas=_focus_areas(top),
+        scenarios=_scenarios(top),
+        tone=_tone(top),
+    )
+
+
+def _cooling_hours(reader: _Reader, key: str) -> int | None:
+    from draft_feedback.timing import MIN_COOLING_OFF_HOURS
+
+    value = reader.whole(key, None, 0, 24 * 365)
+    if value is not None and value < MIN_COOLING_OFF_HOURS:
+        raise reader.error(reader.node(key).line, reader.prefix + key,
+                           f"{value} hours is too short; the cooling-off is at least "
+                           f"{MIN_COOLING_OFF_HOURS} hours")
+    return value
+
+
+def _sender(top: _Reader) -> Sender | None:
+    section = top.section("sender", ("name", "email", "signature"))
+    if section is None:
+        return None
+    email = section.text("email")
+    if not email:
+        raise section.error(section.line, "sender.email",
+                            "missing; add your address, e.g. email: alex@example.com")
+    name = section.text("name", "") or ""
+    address = _checked_address(section, "email", name, email)
+    signature_node = section.items.get("signature")
+    signature = ""
+    if signature_node is not None and signature_node.value is not None:
+        if isinstance(signature_node.value, (dict, list)):
+            raise section.error(signature_node.line, "sender.signature", "expected text")
+        signature = str(signature_node.raw if signature_node.raw is not None
+                        else signature_node.value).strip("\n")
+    return Sender(name=address.name, email=address.email, signature=signature)
+
+
+def _checked_address(section: _Reader, key: str, name: str, email: str) -> Address:
+    from draft_feedback.message import Address, check_header_value, parse_address
+
+    where = f"{section.source}:{section.node(key).line}: {section.prefix}{key}"
+    try:
+        clean_name = check_header_value(name, f"{section.source}: {section.prefix}name")
+        parsed = parse_address(email, where)
+    except BadInput as exc:
+        raise BadInput(str(exc)) from None
+    return Address(clean_name or parsed.name, parsed.email)
+
+
+def _send_window(top: _Reader, tz: ZoneInfo) -> SendWindow | None:
+    from draft_feedback.timing import default_window, parse_window
+
+    if "send_window" not in top.items:
+        return default_window(tz)
+    node = top.node("send_window")
+    if node.value is False or (isinstance(node.value, str) and node.value.lower() == "off"):
+        return None
+    if node.value is None:
+        return default_window(tz)
+    section = _Reader(top.source, node, "send_window.", ("days", "start", "end", "timezone"))
+    window_tz = tz
+    zone_name = section.text("timezone")
+    if zone_name:
+        found = _zone(zone_name)
+        if found is None:
+            raise section.error(section.node("timezone").line, "send_window.timezone",
+                                f"unknown timezone {zone_name!r}; use an IANA name like "
+                                "America/New_York")
+        window_tz = found
+    days = section.words("days") or ("mon", "tue", "wed", "thu", "fri")
+    start = _clock(section, "start", "09:00")
+    end = _clock(section, "end", "17:00")
+    try:
+        return parse_window(days, start, end, window_tz)
+    except ValueError as exc:
+        raise section.error(section.line, "send_window", str(exc)) from None
+
+
+def _clock(section: _Reader, key: str, default: str) -> str:
+    if not section.has(key):
+        return default
+    text = section.text(key) or default
+    if not re.fullmatch(r"([01]?[0-9]|2[0-3]):[0-5][0-9]", text):
+        raise section.error(section.node(key).line, section.prefix + key,
+                            f"{text!r} is not a time of day; write it as \"09:30\"")
+    hours, minutes = text.split(":")
+    return f"{int(hours):02d}:{minutes}"
+
+
+def _smtp(top: _Reader) -> Smtp:
+    section = top.section(
+        "smtp", ("host", "port", "security", "user", "login", "timeout", "oauth2_file"))
+    if section is None:
+        return Smtp()
+    security = (section.text("security", "starttls") or "starttls").lower()
+    if security not in SECURITIES:
+        raise section.error(section.node("security").line, "smtp.security",
+                            f"{security!r} is not one of " + ", ".join(SECURITIES))
+    host = section.text("host", "smtp.gmail.com") or "smtp.gmail.com"
+    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host):
+        raise section.error(section.node("host").line, "smtp.host",
+                            f"{host!r} is not a host name")
+    port = section.whole("port", DEFAULT_PORTS[security], 1, 65535)
+    user = section.text("user")
+    if user is not None:
+        from draft_feedback.message import check_header_value
+
+        try:
+            user = check_header_value(user, f"{top.source}: smtp.user")
+        except BadInput as exc:
+            raise BadInput(str(exc)) from None
+    timeout = section.whole("timeout", 60, 1, 3600)
+    oauth2 = section.text("oauth2_file")
+    return Smtp(
+        host=host,
+        port=port or DEFAULT_PORTS[security],
+        security=security,
+        user=user or None,
+        login=bool(section.flag("login", True)),
+        timeout=float(timeout or 60),
+        oauth2_file=str(Path(oauth2).expanduser()) if oauth2 else None,
+    )
+
+
+def _defaults(top: _Reader) -> Defaults:
+    section = top.section("defaults", ("scenario", "tone", "max_questions"))
+    if section is None:
+        return Defaults()
+    tone = (section.text("tone", "warm") or "warm").lower()
+    if tone not in TONES:
+        raise section.error(section.node("tone").line, "defaults.tone",
+                            f"{tone!r} is not one of " + ", ".join(TONES))
+    return Defaults(
+        scenario=section.text("scenario", "interview") or "interview",
+        tone=tone,
+        max_questions=section.whole("max_questions", 3, 1, 10) or 3,
+    )
+
+
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def _entries(top: _Reader, key: str) -> list[tuple[str, Node]]:
+    if not top.has(key):
+        return []
+    node = top.node(key)
+    if not isinstance(node.value, dict):
+        raise top.error(node.line, key, "expected a mapping of id: {...}")
+    for entry_id, entry in node.value.items():
+        if not _ID.fullmatch(entry_id):
+            raise top.error(entry.line, f"{key}.{entry_id}",
+                            "ids are lower-case letters, digits, - and _")
+    return list(node.value.items())
+
+
+def _focus_areas(top: _Reader) -> tuple[FocusAreaOverride, ...]:
+    out = []
+    for area_id, node in _entries(top, "focus_areas"):
+        section = _Reader(top.source, node, f"focus_areas.{area_id}.",
+                          ("label", "question", "scenarios", "keywords"))
+        question = _line_text(section, "question")
+        out.append(FocusAreaOverride(
+            id=area_id,
+            label=_line_text(section, "label"),
+            question=question,
+            scenarios=section.words("scenarios"),
+            keywords=tuple(k.lower() for k in section.words("keywords") or ()) or None,
+            where=f"{top.source}:{node.line}: focus_areas.{area_id}",
+        ))
+    return tuple(out)
+
+
+def _line_text(section: _Reader, key: str) -> str | None:
+    value = section.text(key)
+    if value is not None and (not value or any(c in value for c in "\r\n\x00")):
+        raise section.error(section.node(key).line, section.prefix + key,
+                            "expected one line of text")
+    return value
+
+
+def _scenarios(top: _Reader) -> tuple[ScenarioOverride, ...]:
+    out = []
+    for scenario_id, node in _entries(top, "scenarios"):
+        section = _Reader(
+            top.source, node, f"scenarios.{scenario_id}.",
+            ("label", "description", "template", "subject", "default_areas",
+             "cooling_off_hours", "thank_you_only"),
+        )
+        template = section.text("template")
+        if template is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", template):
+            raise section.error(section.node("template").line, section.prefix + "template",
+                                f"{template!r} is not a template file name like interview.txt.j2")
+        out.append(ScenarioOverride(
+            id=scenario_id,
+            label=_line_text(section, "label"),
+            description=_line_text(section, "description"),
+            template=template,
+            subject=_line_text(section, "subject"),
+            default_areas=section.words("default_areas"),
+            cooling_off_hours=_cooling_hours(section, "cooling_off_hours"),
+            thank_you_only=section.flag("thank_you_only", None),
+            where=f"{top.source}:{node.line}: scenarios.{scenario_id}",
+        ))
+    return tuple(out)
+
+
+def _tone(top: _Reader) -> Tone:
+    section = top.section("tone", ("disable", "rules"))
+    if section is None:
+        return Tone()
+    rules: list[Mapping[str, Any]] = []
+    if section.has("rules"):
+        node = section.node("rules")
+        if not isinstance(node.value, list):
+            raise section.error(node.line, "tone.rules", "expected a list of rules")
+        for item in node.value:
+            if not isinstance(item.value, dict):
+                raise section.error(item.line, "tone.rules", "each rule is a mapping")
+            rules.append({k: _plain(v) for k, v in item.value.items()})
+    return Tone(disable=section.words("disable") or (), rules=tuple(rules))
+
+
+def _plain(node: Node) -> Any:
+    if isinstance(node.value, dict):
+        return {k: _plain(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [_plain(v) for v in node.value]
+    if isinstance(node.value, str) or node.raw is None:
+        return node.value
+    return node.value if isinstance(node.value, (int, float)) else node.raw
+
+
+
+def write_example_config(target: Path, force: bool) -> Path:
+    """Write the commented example config, never over an existing file without force."""
+    from draft_feedback.resources import example_config
+
+    if target.exists() and not force:
+        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(example_config(), encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{target}: cannot write: {exc.strerror}") from None
+    return target
