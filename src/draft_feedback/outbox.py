@@ -1,0 +1,609 @@
+"""SQLite outbox: migrations, request states and atomic claims. The only module that speaks SQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from draft_feedback.errors import BadInput, Failure
+
+STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
+          "replied")
+MAX_ATTEMPTS = 5
+BUSY_TIMEOUT_MS = 15_000
+SCHEMA_TABLE = "schema_migrations"
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("0001_requests", """
+        CREATE TABLE requests (
+            id INTEGER PRIMARY KEY,
+            status TEXT NOT NULL DEFAULT 'draft',
+            scenario TEXT NOT NULL,
+            tone TEXT NOT NULL,
+            to_name TEXT NOT NULL DEFAULT '',
+            to_addr TEXT NOT NULL,
+            org TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT '',
+            areas TEXT NOT NULL DEFAULT '[]',
+            questions TEXT NOT NULL DEFAULT '[]',
+            highlight TEXT NOT NULL DEFAULT '',
+            future INTEGER NOT NULL DEFAULT 1,
+            thank_you_only INTEGER NOT NULL DEFAULT 0,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            findings TEXT NOT NULL DEFAULT '[]',
+            tz TEXT NOT NULL,
+            rejected_at TEXT NOT NULL,
+            earliest_send_at TEXT NOT NULL,
+            send_at TEXT,
+            window_applies INTEGER NOT NULL DEFAULT 1,
+            next_try_at TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            message_id TEXT,
+            in_reply_to TEXT,
+            refs TEXT,
+            claim_token TEXT,
+            claim_pid INTEGER,
+            claim_host TEXT,
+            claim_until TEXT,
+            eml BLOB
+        );
+        CREATE INDEX requests_status_send_at ON requests (status, send_at);
+    """),
+    ("0002_reflection_and_reply", """
+        ALTER TABLE requests ADD COLUMN reflection TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE requests ADD COLUMN reply TEXT;
+        ALTER TABLE requests ADD COLUMN replied_at TEXT;
+    """),
+)
+
+
+def utc_text(t: datetime) -> str:
+    """Store an aware time as fixed-width UTC text, so text order is time order."""
+    if t.tzinfo is None:
+        raise ValueError("naive datetime")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_utc_text(text: str | None) -> datetime | None:
+    """Read a stored time back as an aware UTC datetime."""
+    if text is None:
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """What `new` stores for a request."""
+
+    scenario: str
+    tone: str
+    to_name: str
+    to_addr: str
+    org: str
+    role: str
+    areas: tuple[str, ...]
+    questions: tuple[str, ...]
+    highlight: str
+    future: bool
+    thank_you_only: bool
+    subject: str
+    body: str
+    findings: tuple[dict[str, Any], ...]
+    tz: str
+    rejected_at: datetime
+    earliest_send_at: datetime
+    created_at: datetime
+    message_id: str | None
+    in_reply_to: str | None = None
+    references: str | None = None
+    reflection: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored request, as read back."""
+
+    id: int
+    status: str
+    scenario: str
+    tone: str
+    to_name: str
+    to_addr: str
+    org: str
+    role: str
+    areas: tuple[str, ...]
+    questions: tuple[str, ...]
+    highlight: str
+    future: bool
+    thank_you_only: bool
+    subject: str
+    body: str
+    findings: tuple[dict[str, Any], ...]
+    tz: str
+    rejected_at: datetime
+    earliest_send_at: datetime
+    send_at: datetime | None
+    window_applies: bool
+    next_try_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    in_reply_to: str | None
+    references: str | None
+    claim_token: str | None
+    claim_pid: int | None
+    claim_until: datetime | None
+    eml: bytes | None
+    reflection: dict[str, str]
+    reply: str | None
+    replied_at: datetime | None
+
+    @property
+    def to(self) -> str:
+        """Return the recipient as 'Name <addr>'."""
+        from draft_feedback.message import Address
+
+        return Address(self.to_name, self.to_addr).formatted()
+
+    def local(self, t: datetime | None) -> datetime | None:
+        """Return a stored time in the request's own timezone."""
+        return None if t is None else t.astimezone(ZoneInfo(self.tz))
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON record of the spec."""
+
+        def iso(t: datetime | None) -> str | None:
+            local = self.local(t)
+            return None if local is None else local.isoformat(timespec="seconds")
+
+        return {
+            "id": self.id,
+            "status": self.status,
+            "scenario": self.scenario,
+            "to": self.to,
+            "org": self.org,
+            "role": self.role,
+            "subject": self.subject,
+            "body": self.body,
+            "rejected_at": iso(self.rejected_at),
+            "earliest_send_at": iso(self.earliest_send_at),
+            "send_at": iso(self.send_at),
+            "created_at": iso(self.created_at),
+            "sent_at": iso(self.sent_at),
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "message_id": self.message_id,
+            "findings": list(self.findings),
+            "tone": self.tone,
+            "areas": list(self.areas),
+            "questions": list(self.questions),
+            "in_reply_to": self.in_reply_to,
+            "references": self.references,
+            "reflection": self.reflection,
+            "reply": self.reply,
+            "replied_at": iso(self.replied_at),
+        }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A request taken by one send-due process for one SMTP transaction."""
+
+    record: Record
+    token: str
+
+
+def _row_to_record(row: sqlite3.Row) -> Record:
+    return Record(
+        id=row["id"],
+        status=row["status"],
+        scenario=row["scenario"],
+        tone=row["tone"],
+        to_name=row["to_name"],
+        to_addr=row["to_addr"],
+        org=row["org"],
+        role=row["role"],
+        areas=tuple(json.loads(row["areas"])),
+        questions=tuple(json.loads(row["questions"])),
+        highlight=row["highlight"],
+        future=bool(row["future"]),
+        thank_you_only=bool(row["thank_you_only"]),
+        subject=row["subject"],
+        body=row["body"],
+        findings=tuple(json.loads(row["findings"])),
+        tz=row["tz"],
+        rejected_at=from_utc_text(row["rejected_at"]),  # type: ignore[arg-type]
+        earliest_send_at=from_utc_text(row["earliest_send_at"]),  # type: ignore[arg-type]
+        send_at=from_utc_text(row["send_at"]),
+        window_applies=bool(row["window_applies"]),
+        next_try_at=from_utc_text(row["next_try_at"]),
+        created_at=from_utc_text(row["created_at"]),  # type: ignore[arg-type]
+        sent_at=from_utc_text(row["sent_at"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        message_id=row["message_id"],
+        in_reply_to=row["in_reply_to"],
+        references=row["refs"],
+        claim_token=row["claim_token"],
+        claim_pid=row["claim_pid"],
+        claim_until=from_utc_text(row["claim_until"]),
+        eml=row["eml"],
+        reflection=json.loads(row["reflection"]),
+        reply=row["reply"],
+        replied_at=from_utc_text(row["replied_at"]),
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Outbox:
+    """The request store in the data folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.path = home / "outbox.sqlite3"
+        self._conn: sqlite3.Connection | None = None
+
+    # --- opening ------------------------------------------------------------------------------
+
+    def connect(self) -> sqlite3.Connection:
+        """Open (and on first use create and migrate) the database; errors name the path."""
+        if self._conn is not None:
+            return self._conn
+        self._prepare_files()
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._conn = conn
+            self._migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise self._storage_error(exc) from None
+        return conn
+
+    def _prepare_files(self) -> None:
+        try:
+            if not self.home.exists():
+                self.home.mkdir(mode=0o700, parents=True)
+                os.chmod(self.home, 0o700)
+            if not self.path.exists():
+                # Create the file ourselves so that it is 0600 from its first byte;
+                # SQLite gives the -wal and -shm files the same mode.
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise Failure(f"{self.path}: cannot create the outbox: {exc.strerror}; check that "
+                          "the data folder is writable, or choose another with --home") from None
+        if self.path.is_dir():
+            raise Failure(f"{self.path}: is a folder, not an outbox database; move it aside")
+
+    def _storage_error(self, exc: sqlite3.Error) -> Failure:
+        text = str(exc)
+        if "not a database" in text or "malformed" in text:
+            return Failure(f"{self.path}: not a draft-feedback outbox (the file is not an SQLite "
+                           "database, or is damaged); it was left untouched: move it aside or "
+                           "choose another data folder with --home")
+        if "locked" in text or "busy" in text:
+            return Failure(f"{self.path}: the outbox is locked by another process (waited "
+                           f"{BUSY_TIMEOUT_MS // 1000} s); try again in a moment")
+        if "readonly" in text or "unable to open" in text or "read-only" in text:
+            return Failure(f"{self.path}: cannot write to the outbox ({text}); check the "
+                           "permissions of the data folder, or choose another with --home")
+        return Failure(f"{self.path}: outbox error: {text}")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if SCHEMA_TABLE not in tables:
+                if tables:
+                    raise Failure(
+                        f"{self.path}: an SQLite database of another program (tables: "
+                        f"{', '.join(sorted(tables))}); it was left untouched: move it aside or "
+                        "choose another data folder with --home")
+                conn.execute(f"CREATE TABLE {SCHEMA_TABLE} (id INTEGER PRIMARY KEY, "
+                             "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)")
+            done = {r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA_TABLE}")}
+            known = {name for name, _ in MIGRATIONS}
+            unknown = done - known
+            if unknown:
+                raise Failure(f"{self.path}: the outbox was written by a newer draft-feedback "
+                              f"(migration {sorted(unknown)[-1]}); upgrade draft-feedback")
+            for number, (name, sql) in enumerate(MIGRATIONS, start=1):
+                if name in done:
+                    continue
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"INSERT INTO {SCHEMA_TABLE} (id, name, applied_at) VALUES (?, ?, ?)",
+                             (number, name, utc_text(datetime.now(UTC))))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a write transaction that takes the write lock at once (BEGIN IMMEDIATE)."""
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._storage_error(exc) from None
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise self._storage_error(exc) from None
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self.connect().execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._storage_error(exc) from None
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def get(self, request_id: int) -> Record:
+        """Return one request, or a BadInput naming the id."""
+        rows = self._query("SELECT * FROM requests WHERE id = ?", (request_id,))
+        if not rows:
+            raise BadInput(f"no request with id {request_id}; `draft-feedback list` shows them")
+        return _row_to_record(rows[0])
+
+    def list(self, status: str | None = None, limit: int | None = None) -> list[Record]:
+        """Return requests, newest last; with a limit, the newest `limit` of them."""
+        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+        sql = f"SELECT * FROM requests {where} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_row_to_record(r) for r in reversed(self._query(sql, params))]
+
+    def count(self, status: str | None = None) -> int:
+        """Return how many requests there are (of a status)."""
+        if status:
+            return int(self._query("SELECT count(*) FROM requests WHERE status = ?",
+                                   (status,))[0][0])
+        return int(self._query("SELECT count(*) FROM requests")[0][0])
+
+    def due(self, now: datetime, limit: int | None = None) -> list[Record]:
+        """Return queued requests whose send time (and any retry delay) has passed."""
+        stamp = utc_text(now)
+        # The cooling-off is checked here as well as when scheduling: nothing leaves before it.
+        sql = ("SELECT * FROM requests WHERE status = 'scheduled' AND send_at <= ? "
+               "AND earliest_send_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?) "
+               "ORDER BY send_at, id")
+        params: list[Any] = [stamp, stamp, stamp]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_row_to_record(r) for r in self._query(sql, params)]
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def add(self, req: NewRequest) -> Record:
+        """Store a new draft and return it."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                """INSERT INTO requests (status, scenario, tone, to_name, to_addr, org, role,
+                   areas, questions, highlight, future, thank_you_only, subject, body, findings,
+                   tz, rejected_at, earliest_send_at, created_at, message_id, in_reply_to, refs,
+                   reflection)
+                   VALUES ('draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                   ?, ?)""",
+                (req.scenario, req.tone, req.to_name, req.to_addr, req.org, req.role,
+                 json.dumps(list(req.areas)), json.dumps(list(req.questions)), req.highlight,
+                 int(req.future), int(req.thank_you_only), req.subject, req.body,
+                 json.dumps(list(req.findings)), req.tz, utc_text(req.rejected_at),
+                 utc_text(req.earliest_send_at), utc_text(req.created_at), req.message_id,
+                 req.in_reply_to, req.references, json.dumps(req.reflection)),
+            )
+            new_id = cursor.lastrowid
+        return self.get(int(new_id or 0))
+
+    def _update(self, request_id: int, allowed: Sequence[str], action: str,
+                **values: Any) -> Record:
+        """Change a request if its status allows it, in one transaction."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM requests WHERE id = ?",
+                               (request_id,)).fetchone()
+            if row is None:
+                raise BadInput(f"no request with id {request_id}; `draft-feedback list` "
+                               "shows them")
+            if row["status"] not in allowed:
+                raise BadInput(f"request {request_id} is {row['status']}; only a request that "
+                               f"is {' or '.join(allowed)} can be {action}")
+            columns = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE requests SET {columns} WHERE id = ?",
+                         [*values.values(), request_id])
+        return self.get(request_id)
+
+    def edit(self, request_id: int, subject: str, body: str,
+             findings: Sequence[dict[str, Any]]) -> Record:
+        """Replace subject and body of a draft or queued request."""
+        return self._update(request_id, ("draft", "scheduled"), "edited",
+                            subject=subject, body=body, findings=json.dumps(list(findings)))
+
+    def set_message_id(self, request_id: int, message_id: str) -> None:
+        """Give a request its Message-ID (made once, when the sender is known)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE requests SET message_id = ? WHERE id = ? AND message_id IS NULL",
+                         (message_id, request_id))
+
+    def schedule(self, request_id: int, send_at: datetime, window_applies: bool) -> Record:
+        """Queue a draft, or move a queued request, to send at `send_at`."""
+        return self._update(request_id, ("draft", "scheduled"), "scheduled",
+                            status="scheduled", send_at=utc_text(send_at),
+                            window_applies=int(window_applies), next_try_at=None)
+
+    def cancel(self, request_id: int) -> Record:
+        """Stop a draft or queued request; it stays in the history."""
+        return self._update(request_id, ("draft", "scheduled"), "cancelled",
+                            status="cancelled")
+
+    def retry(self, request_id: int, send_at: datetime) -> Record:
+        """Put an interrupted or failed request back in the queue."""
+        return self._update(request_id, ("interrupted", "failed"), "retried",
+                            status="scheduled", send_at=utc_text(send_at), next_try_at=None,
+                            attempts=0, last_error=None, claim_token=None, claim_pid=None,
+                            claim_host=None, claim_until=None)
+
+    def record_reply(self, request_id: int, reply: str, now: datetime) -> Record:
+        """Store the answer that came back; status replied."""
+        return self._update(request_id, ("sent", "replied"), "marked as replied",
+                            status="replied", reply=reply, replied_at=utc_text(now))
+
+    # --- claims -------------------------------------------------------------------------------
+
+    def expire_claims(self, now: datetime) -> list[int]:
+        """Mark `sending` requests whose process is gone or whose lease ran out `interrupted`."""
+        host = socket.gethostname()
+        rows = self._query("SELECT id, claim_pid, claim_host, claim_until FROM requests "
+                           "WHERE status = 'sending'")
+        stale = []
+        for row in rows:
+            until = from_utc_text(row["claim_until"])
+            gone = row["claim_host"] == host and row["claim_pid"] is not None and not _pid_alive(
+                row["claim_pid"])
+            if gone or until is None or until <= now:
+                stale.append(row["id"])
+        if not stale:
+            return []
+        marked = []
+        with self.transaction() as conn:
+            for request_id in stale:
+                cursor = conn.execute(
+                    "UPDATE requests SET status = 'interrupted', last_error = ? "
+                    "WHERE id = ? AND status = 'sending'",
+                    ("the sending process stopped during the SMTP transaction; the message "
+                     "may or may not have been delivered", request_id))
+                if cursor.rowcount:
+                    marked.append(request_id)
+        return marked
+
+    def claim(self, request_id: int, now: datetime, lease: timedelta,
+              eml: bytes) -> Claim | None:
+        """Take one due request for sending, storing the exact bytes about to be sent."""
+        token = uuid.uuid4().hex
+        stamp = utc_text(now)
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
+                "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
+                "WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
+                "AND earliest_send_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?)",
+                (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
+                 request_id, stamp, stamp, stamp))
+            if cursor.rowcount != 1:
+                return None
+        return Claim(self.get(request_id), token)
+
+    def mark_sent(self, claim: Claim, now: datetime) -> bool:
+        """Record that the server accepted the message; False if the claim was lost."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'sent', sent_at = ?, last_error = NULL, "
+                "claim_until = NULL WHERE id = ? AND claim_token = ? "
+                "AND status IN ('sending', 'interrupted')",
+                (utc_text(now), claim.record.id, claim.token))
+            return cursor.rowcount == 1
+
+    def mark_retry(self, claim: Claim, error: str, retry_at: datetime) -> Record:
+        """A transient failure: back in the queue after a delay, or failed after the last try."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE requests SET status = CASE WHEN attempts >= ? THEN 'failed' "
+                "ELSE 'scheduled' END, next_try_at = ?, last_error = ?, claim_token = NULL, "
+                "claim_pid = NULL, claim_host = NULL, claim_until = NULL "
+                "WHERE id = ? AND claim_token = ? AND status = 'sending'",
+                (MAX_ATTEMPTS, utc_text(retry_at), error, claim.record.id, claim.token))
+        return self.get(claim.record.id)
+
+    def mark_failed(self, claim: Claim, error: str) -> Record:
+        """A permanent refusal: failed, with the server's reply."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE requests SET status = 'failed', last_error = ?, claim_until = NULL "
+                "WHERE id = ? AND claim_token = ? AND status = 'sending'",
+                (error, claim.record.id, claim.token))
+        return self.get(claim.record.id)
+
+    def mark_interrupted(self, claim: Claim, error: str) -> Record:
+        """The connection broke while the server had the message: never resent automatically."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE requests SET status = 'interrupted', last_error = ?, claim_until = NULL "
+                "WHERE id = ? AND claim_token = ? AND status = 'sending'",
+                (error, claim.record.id, claim.token))
+        return self.get(claim.record.id)
+
+    def note_attempts(self, request_ids: Sequence[int], error: str, now: datetime,
+                      delay: Callable[[int], timedelta]) -> None:
+        """Count a failed attempt on queued requests the run could not reach the server for."""
+        with self.transaction() as conn:
+            for request_id in request_ids:
+                row = conn.execute("SELECT attempts FROM requests WHERE id = ? AND "
+                                   "status = 'scheduled'", (request_id,)).fetchone()
+                if row is None:
+                    continue
+                attempts = row["attempts"] + 1
+                conn.execute(
+                    "UPDATE requests SET attempts = ?, last_error = ?, next_try_at = ?, "
+                    "status = ? WHERE id = ? AND status = 'scheduled'",
+                    (attempts, error, utc_text(now + delay(attempts)),
+                     "failed" if attempts >= MAX_ATTEMPTS else "scheduled", request_id))
+
+    def release(self, claim: Claim) -> None:
+        """Give a claim back untouched (the run stopped before talking to the server)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE requests SET status = 'scheduled', attempts = attempts - 1, "
+                "claim_token = NULL, claim_pid = NULL, claim_host = NULL, claim_until = NULL, "
+                "eml = NULL WHERE id = ? AND claim_token = ? AND status = 'sending'",
+                (claim.record.id, claim.token))

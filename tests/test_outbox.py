@@ -1,0 +1,208 @@
+"""The SQLite outbox: files and modes, migrations, states and claims."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from draft_feedback.errors import BadInput, Failure
+from draft_feedback.outbox import MIGRATIONS, NewRequest, Outbox, from_utc_text, utc_text
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def request(**changes: object) -> NewRequest:
+    values: dict[str, object] = dict(
+        scenario="interview", tone="warm", to_name="Priya Shah", to_addr="priya@example.com",
+        org="Acme", role="Data Analyst", areas=("interview-system-design",),
+        questions=("How could I strengthen my answers?",), highlight="", future=True,
+        thank_you_only=False, subject="Thank you", body="Dear Priya,\n", findings=(),
+        tz="Europe/Berlin", rejected_at=NOW - timedelta(days=3),
+        earliest_send_at=NOW - timedelta(days=1), created_at=NOW - timedelta(days=3),
+        message_id="<1@example.com>")
+    values.update(changes)
+    return NewRequest(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Outbox:
+    box = Outbox(tmp_path / "data")
+    yield box
+    box.close()
+
+
+def test_files_are_private(outbox: Outbox) -> None:
+    outbox.add(request())
+    assert stat.S_IMODE(outbox.home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(outbox.path.stat().st_mode) == 0o600
+    for extra in outbox.home.iterdir():
+        assert stat.S_IMODE(extra.stat().st_mode) & 0o077 == 0, extra
+
+
+def test_times_round_trip_as_fixed_width_utc() -> None:
+    berlin = datetime(2026, 3, 29, 3, 30).astimezone(UTC)
+    assert from_utc_text(utc_text(berlin)) == berlin
+    assert len(utc_text(NOW)) == len(utc_text(NOW + timedelta(days=4000)))
+
+
+def test_add_and_read_back(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    assert record.id == 1 and record.status == "draft"
+    assert record.to == "Priya Shah <priya@example.com>"
+    data = record.to_json()
+    assert data["rejected_at"] == "2026-11-27T10:00:00+01:00"
+    assert data["send_at"] is None and data["attempts"] == 0
+    assert set(data) >= {"id", "status", "scenario", "to", "org", "role", "subject", "body",
+                         "rejected_at", "earliest_send_at", "send_at", "created_at", "sent_at",
+                         "attempts", "last_error", "message_id", "findings"}
+
+
+def test_migrations_are_recorded_once(outbox: Outbox) -> None:
+    outbox.connect()
+    outbox.close()
+    outbox.connect()
+    rows = outbox.connect().execute("SELECT id, name FROM schema_migrations").fetchall()
+    assert [tuple(r) for r in rows] == [(i + 1, m[0]) for i, m in enumerate(MIGRATIONS)]
+
+
+def test_old_schema_is_migrated(tmp_path: Path) -> None:
+    home = tmp_path / "old"
+    home.mkdir()
+    conn = sqlite3.connect(home / "outbox.sqlite3")
+    conn.execute("CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL "
+                 "UNIQUE, applied_at TEXT NOT NULL)")
+    conn.executescript(MIGRATIONS[0][1])
+    conn.execute("INSERT INTO schema_migrations VALUES (1, ?, '2026-01-01')", (MIGRATIONS[0][0],))
+    conn.execute("INSERT INTO requests (scenario, tone, to_addr, subject, body, tz, rejected_at, "
+                 "earliest_send_at, created_at) VALUES ('interview', 'warm', 'a@example.com', "
+                 "'S', 'B', 'UTC', ?, ?, ?)", (utc_text(NOW), utc_text(NOW), utc_text(NOW)))
+    conn.commit()
+    conn.close()
+    box = Outbox(home)
+    record = box.get(1)
+    assert record.reflection == {} and record.reply is None
+    box.close()
+
+
+def test_foreign_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    home.mkdir()
+    path = home / "outbox.sqlite3"
+    path.write_bytes(b"my tax return, not a database" * 100)
+    before = path.read_bytes()
+    with pytest.raises(Failure, match="not a draft-feedback outbox"):
+        Outbox(home).list()
+    assert path.read_bytes() == before
+
+
+def test_other_programs_database_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    home.mkdir()
+    conn = sqlite3.connect(home / "outbox.sqlite3")
+    conn.execute("CREATE TABLE photos (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(Failure, match="another program"):
+        Outbox(home).list()
+
+
+def test_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
+    if sys.platform == "win32" or __import__("os").geteuid() == 0:
+        pytest.skip("root ignores file permissions")
+    home = tmp_path / "ro"
+    home.mkdir(mode=0o500)
+    with pytest.raises(Failure, match="cannot create the outbox"):
+        Outbox(home).list()
+
+
+def test_data_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(Failure, match="cannot create the outbox"):
+        Outbox(blocker / "data").list()
+
+
+def test_state_changes_follow_the_rules(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    outbox.schedule(record.id, NOW, True)
+    assert outbox.get(record.id).status == "scheduled"
+    outbox.cancel(record.id)
+    assert outbox.get(record.id).status == "cancelled"
+    with pytest.raises(BadInput, match="request 1 is cancelled; only a request that is draft "
+                                       "or scheduled can be scheduled"):
+        outbox.schedule(record.id, NOW, True)
+    with pytest.raises(BadInput, match="no request with id 99"):
+        outbox.get(99)
+
+
+def test_claim_is_exclusive_and_marks_sending(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    outbox.schedule(record.id, NOW, False)
+    claim = outbox.claim(record.id, NOW, timedelta(minutes=3), b"bytes")
+    assert claim is not None
+    assert outbox.get(record.id).status == "sending"
+    assert outbox.get(record.id).attempts == 1
+    assert outbox.claim(record.id, NOW, timedelta(minutes=3), b"bytes") is None
+    assert outbox.mark_sent(claim, NOW)
+    assert outbox.get(record.id).status == "sent"
+    assert outbox.get(record.id).eml == b"bytes"
+
+
+def test_nothing_is_due_before_the_cooling_off(outbox: Outbox) -> None:
+    record = outbox.add(request(earliest_send_at=NOW + timedelta(hours=1)))
+    # Even a row whose send time is earlier (written by hand, say) waits for the cooling-off.
+    outbox.connect().execute("UPDATE requests SET status = 'scheduled', send_at = ?",
+                             (utc_text(NOW - timedelta(hours=5)),))
+    assert outbox.due(NOW) == []
+    assert outbox.claim(record.id, NOW, timedelta(minutes=3), b"x") is None
+    assert [r.id for r in outbox.due(NOW + timedelta(hours=1))] == [record.id]
+
+
+def test_dead_claim_becomes_interrupted(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    outbox.schedule(record.id, NOW, False)
+    claim = outbox.claim(record.id, NOW, timedelta(minutes=3), b"x")
+    assert claim is not None
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    outbox.connect().execute("UPDATE requests SET claim_pid = ?", (int(dead.stdout),))
+    assert outbox.expire_claims(NOW) == [record.id]
+    assert outbox.get(record.id).status == "interrupted"
+    # Interrupted is never resent automatically.
+    assert outbox.due(NOW + timedelta(days=1)) == []
+
+
+def test_expired_lease_becomes_interrupted(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    outbox.schedule(record.id, NOW, False)
+    outbox.claim(record.id, NOW, timedelta(minutes=3), b"x")
+    assert outbox.expire_claims(NOW + timedelta(minutes=2)) == []
+    assert outbox.expire_claims(NOW + timedelta(minutes=4)) == [record.id]
+
+
+def test_transient_failures_back_off_then_fail(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    outbox.schedule(record.id, NOW, False)
+    when = NOW
+    for attempt in range(1, 6):
+        claim = outbox.claim(record.id, when, timedelta(minutes=3), b"x")
+        assert claim is not None, attempt
+        updated = outbox.mark_retry(claim, "451 try later", when + timedelta(minutes=5))
+        when += timedelta(hours=7)
+    assert updated.status == "failed" and updated.attempts == 5
+    assert updated.last_error == "451 try later"
+    retried = outbox.retry(record.id, when)
+    assert retried.status == "scheduled" and retried.attempts == 0
+
+
+def test_list_pages_newest(outbox: Outbox) -> None:
+    for _ in range(5):
+        outbox.add(request())
+    assert [r.id for r in outbox.list(limit=2)] == [4, 5]
+    assert outbox.count() == 5 and outbox.count("draft") == 5
