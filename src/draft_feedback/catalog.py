@@ -1,0 +1,217 @@
+"""Scenarios and focus areas: the built-in catalog merged with the user's YAML."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from draft_feedback.config import Config
+from draft_feedback.errors import BadInput
+from draft_feedback.resources import builtin_dir
+
+CATALOG_FILE = "catalog.yaml"
+THANK_YOU_TEMPLATE = "thank_you.txt.j2"
+
+
+@dataclass(frozen=True)
+class FocusArea:
+    """One narrow, future-facing question about one aspect of the decision."""
+
+    id: str
+    label: str
+    question: str
+    scenarios: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A kind of rejection, with its template, subject and defaults."""
+
+    id: str
+    label: str
+    description: str
+    template: str
+    subject: str
+    default_areas: tuple[str, ...] = ()
+    cooling_off_hours: int | None = None
+    thank_you_only: bool = False
+
+
+@dataclass(frozen=True)
+class Reflection:
+    """A private question asked before drafting; the answer is never sent."""
+
+    id: str
+    question: str
+
+
+@dataclass(frozen=True)
+class AutomatedSenders:
+    """What marks a rejection as sent by a machine rather than a person."""
+
+    domains: tuple[str, ...] = ()
+    local_parts: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every scenario and focus area available, built-in and the user's."""
+
+    scenarios: dict[str, Scenario]
+    areas: dict[str, FocusArea]
+    reflection: tuple[Reflection, ...]
+    automated: AutomatedSenders
+
+    def scenario(self, scenario_id: str, option: str = "--scenario") -> Scenario:
+        """Return a scenario by id, or a BadInput listing the valid ones."""
+        try:
+            return self.scenarios[scenario_id]
+        except KeyError:
+            raise BadInput(
+                f"{option}: unknown scenario {scenario_id!r}; choose one of "
+                + ", ".join(sorted(self.scenarios))
+            ) from None
+
+    def areas_for(self, scenario_id: str) -> list[FocusArea]:
+        """Return the focus areas a scenario offers, in catalog order."""
+        return [a for a in self.areas.values() if scenario_id in a.scenarios]
+
+    def area(self, area_id: str, scenario_id: str) -> FocusArea:
+        """Return a focus area of a scenario, or a BadInput listing the valid ids."""
+        area = self.areas.get(area_id)
+        if area is None or scenario_id not in area.scenarios:
+            valid = ", ".join(a.id for a in self.areas_for(scenario_id)) or "(none)"
+            raise BadInput(
+                f"--ask: unknown focus area {area_id!r} for scenario {scenario_id!r}; "
+                f"choose from: {valid} (see `draft-feedback areas --scenario {scenario_id}`)"
+            )
+        return area
+
+    def suggest(self, scenario_id: str, answers: Iterable[str]) -> list[FocusArea]:
+        """Suggest focus areas whose keywords appear in the user's reflection answers."""
+        words = set(re.findall(r"[\w+#]+", " ".join(answers).lower()))
+        text = " ".join(answers).lower()
+        picked = []
+        for area in self.areas_for(scenario_id):
+            if any((k in words) if " " not in k else (k in text) for k in area.keywords):
+                picked.append(area)
+        return picked
+
+
+@functools.lru_cache(maxsize=4)
+def _builtin() -> dict[str, Any]:
+    import yaml
+
+    path = builtin_dir() / CATALOG_FILE
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: the built-in catalog is damaged; reinstall draft-feedback")
+    return data
+
+
+def load_catalog(config: Config) -> Catalog:
+    """Return the built-in catalog with the config's scenarios and focus areas merged in."""
+    data = _builtin()
+    scenarios = {
+        sid: Scenario(
+            id=sid,
+            label=s["label"],
+            description=s.get("description", ""),
+            template=s["template"],
+            subject=s["subject"],
+            default_areas=tuple(s.get("default_areas") or ()),
+            cooling_off_hours=s.get("cooling_off_hours"),
+            thank_you_only=bool(s.get("thank_you_only", False)),
+        )
+        for sid, s in data["scenarios"].items()
+    }
+    areas = {
+        aid: FocusArea(
+            id=aid,
+            label=a["label"],
+            question=a["question"],
+            scenarios=tuple(a["scenarios"]),
+            keywords=tuple(a.get("keywords") or ()),
+        )
+        for aid, a in data["focus_areas"].items()
+    }
+    for so in config.scenarios:
+        if so.id in scenarios:
+            old = scenarios[so.id]
+            scenarios[so.id] = replace(
+                old,
+                label=so.label or old.label,
+                description=so.description or old.description,
+                template=so.template or old.template,
+                subject=so.subject or old.subject,
+                default_areas=so.default_areas if so.default_areas is not None
+                else old.default_areas,
+                cooling_off_hours=so.cooling_off_hours if so.cooling_off_hours is not None
+                else old.cooling_off_hours,
+                thank_you_only=so.thank_you_only if so.thank_you_only is not None
+                else old.thank_you_only,
+            )
+        else:
+            missing = [k for k in ("label", "template", "subject") if getattr(so, k) is None]
+            if missing:
+                raise BadInput(f"{so.where}: a new scenario needs " + ", ".join(missing))
+            scenarios[so.id] = Scenario(
+                id=so.id,
+                label=so.label or so.id,
+                description=so.description or "",
+                template=so.template or "",
+                subject=so.subject or "",
+                default_areas=so.default_areas or (),
+                cooling_off_hours=so.cooling_off_hours,
+                thank_you_only=bool(so.thank_you_only),
+            )
+    for ao in config.focus_areas:
+        if ao.id in areas:
+            old_area = areas[ao.id]
+            areas[ao.id] = replace(
+                old_area,
+                label=ao.label or old_area.label,
+                question=ao.question or old_area.question,
+                scenarios=ao.scenarios if ao.scenarios is not None else old_area.scenarios,
+                keywords=ao.keywords if ao.keywords is not None else old_area.keywords,
+            )
+        else:
+            missing = [k for k in ("label", "question", "scenarios") if getattr(ao, k) is None]
+            if missing:
+                raise BadInput(f"{ao.where}: a new focus area needs " + ", ".join(missing))
+            areas[ao.id] = FocusArea(
+                id=ao.id,
+                label=ao.label or ao.id,
+                question=ao.question or "",
+                scenarios=ao.scenarios or (),
+                keywords=ao.keywords or (),
+            )
+    for ao in config.focus_areas:
+        unknown = [s for s in areas[ao.id].scenarios if s not in scenarios]
+        if unknown:
+            raise BadInput(f"{ao.where}.scenarios: unknown scenario {unknown[0]!r}; choose from "
+                           + ", ".join(sorted(scenarios)))
+    for scenario in scenarios.values():
+        for area_id in scenario.default_areas:
+            if area_id not in areas or scenario.id not in areas[area_id].scenarios:
+                where = next((so.where for so in config.scenarios if so.id == scenario.id),
+                             str(builtin_dir() / CATALOG_FILE))
+                raise BadInput(f"{where}: default area {area_id!r} is not a focus area of "
+                               f"scenario {scenario.id!r}")
+    automated = data.get("automated_senders") or {}
+    return Catalog(
+        scenarios=scenarios,
+        areas=areas,
+        reflection=tuple(Reflection(r["id"], r["question"]) for r in data.get("reflection", [])),
+        automated=AutomatedSenders(
+            domains=tuple(automated.get("domains") or ()),
+            local_parts=tuple(automated.get("local_parts") or ()),
+            phrases=tuple(automated.get("phrases") or ()),
+        ),
+    )

@@ -1,0 +1,396 @@
+"""The sandboxed Jinja environment and render(request) -> Draft(subject, body)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import signal
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from draft_feedback.catalog import THANK_YOU_TEMPLATE, Catalog, Scenario
+from draft_feedback.config import Config
+from draft_feedback.errors import BadInput
+from draft_feedback.resources import builtin_dir
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from draft_feedback.message import Address
+
+# A feedback request is a few hundred words; anything near these sizes is a runaway template.
+MAX_OUTPUT_CHARS = 100_000
+MAX_RENDER_SECONDS = 5.0
+SIGNATURE_PLACEHOLDER = "[Your name]"
+_TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx.", "prof", "prof.",
+           "professor", "sir", "dame"}
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """Everything `new` gathered about the rejection and the user's choices."""
+
+    scenario: str
+    to: Address
+    org: str = ""
+    role: str = ""
+    areas: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    highlight: str = ""
+    future: bool = True
+    tone: str = "warm"
+    thank_you_only: bool = False
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A rendered request: the subject line, the plain-text body and the questions it asks."""
+
+    subject: str
+    body: str
+    questions: tuple[str, ...]
+    thank_you_only: bool
+
+
+def choose_questions(inp: DraftInput, catalog: Catalog, max_questions: int) -> tuple[str, ...]:
+    """Return the questions to ask: chosen areas then own questions, or the scenario's defaults."""
+    scenario = catalog.scenario(inp.scenario)
+    if inp.thank_you_only or scenario.thank_you_only:
+        return ()
+    areas = [catalog.area(a, scenario.id) for a in inp.areas]
+    own = [_as_question(q) for q in inp.questions if q.strip()]
+    total = len(areas) + len(own)
+    if total > max_questions:
+        raise BadInput(
+            f"--ask/--question: {total} questions chosen, at most {max_questions} "
+            "(defaults.max_questions); keep the one to three that matter most"
+        )
+    if total == 0:
+        areas = [catalog.area(a, scenario.id) for a in scenario.default_areas][:max_questions]
+    seen: list[str] = []
+    for q in [a.question for a in areas] + own:
+        if q not in seen:
+            seen.append(q)
+    return tuple(seen)
+
+
+def _as_question(text: str) -> str:
+    text = " ".join(text.split())
+    text = text.rstrip(" .!;,:")
+    if not text.endswith("?"):
+        text += "?"
+    return text[:1].upper() + text[1:]
+
+
+def first_name(name: str) -> str:
+    """Guess the given name to greet someone by: 'Dr. Priya Shah' -> 'Priya', 'Shah, Priya'."""
+    name = " ".join(name.replace('"', " ").split())
+    if "," in name:
+        last, _, rest = name.partition(",")
+        name = rest.strip() or last.strip()
+    words = [w for w in name.split() if w.lower() not in _TITLES]
+    if not words:
+        return ""
+    word = words[0]
+    return word if any(c.isalpha() for c in word) and "@" not in word else ""
+
+
+def signature_for(config: Config) -> str:
+    """Return the sign-off: the configured signature, else the sender's name, else a placeholder."""
+    if config.sender is not None:
+        if config.sender.signature.strip():
+            return config.sender.signature.strip("\n")
+        if config.sender.name:
+            return config.sender.name
+    return SIGNATURE_PLACEHOLDER
+
+
+def context(inp: DraftInput, scenario: Scenario, questions: tuple[str, ...],
+            config: Config) -> dict[str, Any]:
+    """Return the variables every template receives (see templates/README in the docs)."""
+    return {
+        "scenario": scenario.id,
+        "scenario_label": scenario.label,
+        "tone": inp.tone,
+        "thank_you_only": not questions,
+        "future": inp.future,
+        "recipient_name": inp.to.name,
+        "recipient_first": first_name(inp.to.name),
+        "org": inp.org.strip(),
+        "role": inp.role.strip(),
+        "questions": list(questions),
+        "highlight": inp.highlight.strip().rstrip(" .!;,:"),
+        "sender_name": config.sender.name if config.sender else "",
+        "signature": signature_for(config),
+    }
+
+
+def render(inp: DraftInput, config: Config, catalog: Catalog) -> Draft:
+    """Render the subject and body of a request in the sandbox."""
+    from draft_feedback.message import cap_subject, check_header_value
+
+    scenario = catalog.scenario(inp.scenario)
+    questions = choose_questions(inp, catalog, config.defaults.max_questions)
+    ctx = context(inp, scenario, questions, config)
+    env = environment(config)
+    name = THANK_YOU_TEMPLATE if not questions else scenario.template
+    body = render_template(env, name, ctx)
+    body = "\n".join(line.rstrip() for line in body.strip("\n").splitlines()) + "\n"
+    if inp.subject is not None:
+        subject = inp.subject
+    else:
+        subject = render_string(env, scenario.subject, ctx, f"scenarios.{scenario.id}.subject")
+    subject = cap_subject(" ".join(subject.split()))
+    check_header_value(subject, "subject")
+    return Draft(subject=subject, body=body, questions=questions, thank_you_only=not questions)
+
+
+def template_dirs(config: Config) -> list[Path]:
+    """Return the folders searched for templates, the user's first."""
+    dirs = []
+    if config.templates_dir is not None:
+        dirs.append(config.templates_dir)
+    else:
+        from draft_feedback.config import user_config_dir
+
+        dirs.append(user_config_dir() / "templates")
+    dirs.append(builtin_dir())
+    return dirs
+
+
+def environment(config: Config) -> Environment:
+    """Return the sandboxed, strict, plain-text Jinja environment."""
+    from jinja2 import FileSystemLoader, StrictUndefined
+
+    sandbox = _sandbox_class()
+    return sandbox(
+        loader=FileSystemLoader([str(d) for d in template_dirs(config)]),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render_template(env: Environment, name: str, ctx: dict[str, Any]) -> str:
+    """Render a template file by name, turning every failure into a BadInput naming it."""
+    from jinja2 import TemplateNotFound
+
+    try:
+        template = env.get_template(name)
+    except TemplateNotFound as exc:
+        raise BadInput(f"{name}: template not found in " + ", ".join(
+            str(d) for d in getattr(env.loader, "searchpath", [])) + f" ({exc.message})") from None
+    except Exception as exc:  # noqa: BLE001 - a template is user code; report, never crash
+        raise _template_error(exc, name) from None
+    return _run(template, ctx, template.filename or name)
+
+
+def render_string(env: Environment, source: str, ctx: dict[str, Any], label: str) -> str:
+    """Render a template given as text (a subject line), naming `label` in errors."""
+    try:
+        template = env.from_string(source)
+    except Exception as exc:  # noqa: BLE001
+        raise _template_error(exc, label) from None
+    return _run(template, ctx, label)
+
+
+def _run(template: Any, ctx: dict[str, Any], label: str) -> str:
+    parts: list[str] = []
+    size = 0
+    try:
+        with _deadline(MAX_RENDER_SECONDS):
+            for chunk in template.generate(**ctx):
+                size += len(chunk)
+                if size > MAX_OUTPUT_CHARS:
+                    raise BadInput(f"{label}: the template renders more than "
+                                   f"{MAX_OUTPUT_CHARS:,} characters; a request is a short email")
+                parts.append(chunk)
+    except BadInput:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _template_error(exc, label) from None
+    return "".join(parts)
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Stop a template that loops without end; only possible from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _template_error(exc: BaseException, label: str) -> BadInput:
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    if isinstance(exc, TemplateSyntaxError):
+        where = f"{exc.filename or label}:{exc.lineno}"
+        return BadInput(f"{where}: template syntax error: {exc.message}")
+    where = _template_line(exc, label)
+    if isinstance(exc, UndefinedError):
+        return BadInput(f"{where}: {exc.message}; the variables a template may use are listed "
+                        "by `draft-feedback templates show NAME`")
+    if isinstance(exc, SecurityError):
+        return BadInput(f"{where}: not allowed in a template: {exc}")
+    if isinstance(exc, _Timeout):
+        return BadInput(f"{where}: the template ran for more than {MAX_RENDER_SECONDS:g} "
+                        "seconds; look for a loop that never ends")
+    if isinstance(exc, RecursionError):
+        return BadInput(f"{where}: the template recurses too deeply (a macro calling itself?)")
+    if isinstance(exc, MemoryError):
+        return BadInput(f"{where}: the template needs too much memory")
+    return BadInput(f"{where}: the template failed: {type(exc).__name__}: {exc}")
+
+
+def _template_line(exc: BaseException, label: str) -> str:
+    """Find the template file and line in a Jinja-rewritten traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if frame.filename.endswith(".j2") or frame.filename == "<template>":
+            name = label if frame.filename == "<template>" else frame.filename
+            return f"{name}:{frame.lineno}"
+    return label
+
+
+# A format width of six digits or more ("{:>999999}", "%999999s") builds a huge string at once.
+_FORMAT_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\d{6,}[^{}]*\}")
+_PERCENT_WIDTH = re.compile(r"%[-#0 +]*(\d{6,}|\*)")
+
+
+@functools.lru_cache(maxsize=1)
+def _sandbox_class() -> type[Environment]:
+    """Build the sandbox that also refuses output-size bombs ('x' * 10**9, ljust(10**9))."""
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    def too_big(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and (
+            abs(value) > MAX_OUTPUT_CHARS)
+
+    def sized(value: Any) -> int:
+        return len(value) if isinstance(value, (str, list, tuple, bytes)) else 0
+
+    guarded = _guarded_filters(too_big)
+
+    class Sandbox(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.filters.update(guarded)
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*" and (sized(left) * (right if isinstance(right, int) else 0) >
+                                    MAX_OUTPUT_CHARS or sized(right) * (
+                                        left if isinstance(left, int) else 0) > MAX_OUTPUT_CHARS):
+                raise SecurityError("the result of * would be too large")
+            if operator == "**" and isinstance(right, int) and abs(right) > 100:
+                raise SecurityError("the exponent is too large")
+            if operator == "+" and sized(left) + sized(right) > MAX_OUTPUT_CHARS:
+                raise SecurityError("the result of + would be too large")
+            if operator == "%" and isinstance(left, str) and _PERCENT_WIDTH.search(left):
+                raise SecurityError("the format width is too large")
+            return super().call_binop(context, operator, left, right)
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            values = list(args) + list(kwargs.values())
+            if any(too_big(v) for v in values):
+                raise SecurityError("an argument is too large for a short email")
+            owner = getattr(__obj, "__self__", None)
+            if (isinstance(owner, str) and getattr(__obj, "__name__", "") in (
+                    "format", "format_map") and _FORMAT_WIDTH.search(owner)):
+                raise SecurityError("the format width is too large")
+            return super().call(__context, __obj, *args, **kwargs)
+
+    return Sandbox
+
+
+def _guarded_filters(too_big: Any) -> dict[str, Any]:
+    """Wrap the built-in filters that take a width, so `|center(10**9)` is refused too."""
+    from jinja2.exceptions import SecurityError
+    from jinja2.filters import FILTERS
+
+    def guarded(name: str) -> Any:
+        original = FILTERS[name]
+
+        def check(*args: Any, **kwargs: Any) -> Any:
+            values = list(args) + list(kwargs.values())
+            wide = name == "format" and bool(args) and isinstance(args[0], str) and bool(
+                _PERCENT_WIDTH.search(args[0]) or _FORMAT_WIDTH.search(args[0]))
+            if wide or any(too_big(v) for v in values):
+                raise SecurityError(f"the argument of |{name} is too large")
+            return original(*args, **kwargs)
+
+        if hasattr(original, "jinja_pass_arg"):
+            check.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
+        return check
+
+    return {name: guarded(name) for name in
+            ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice")}
+
+
+def template_names(config: Config) -> list[tuple[str, str]]:
+    """Return (name, where) for every template: yours first, then the built-ins not overridden."""
+    seen: dict[str, str] = {}
+    dirs = template_dirs(config)
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        where = "built-in" if folder == builtin_dir() else f"yours, {folder}"
+        for path in sorted(folder.glob("*.j2")):
+            seen.setdefault(path.name, where)
+    return sorted(seen.items())
+
+
+def template_path(config: Config, name: str) -> Path:
+    """Return the file a template name resolves to (yours if present), or a BadInput."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
+        raise BadInput(f"{name!r} is not a template name; `draft-feedback templates list` "
+                       "shows them")
+    for folder in template_dirs(config):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    names = ", ".join(n for n, _ in template_names(config))
+    raise BadInput(f"no template named {name!r}; choose one of: {names}")
+
+
+def copy_template(config: Config, name: str, force: bool) -> Path:
+    """Copy a built-in template into the user's templates folder, never over a copy unasked."""
+    source = builtin_dir() / name
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not source.is_file():
+        names = ", ".join(p.name for p in sorted(builtin_dir().glob("*.j2")))
+        raise BadInput(f"no built-in template named {name!r}; choose one of: {names}")
+    target_dir = template_dirs(config)[0]
+    target = target_dir / name
+    if target.exists() and not force:
+        raise BadInput(f"{target} already exists; edit it, or add --force to replace it with "
+                       "the built-in")
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"{target}: cannot write: {exc.strerror}") from None
+    return target
