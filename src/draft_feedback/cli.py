@@ -1,0 +1,979 @@
+"""The Click group and its commands: parse, call one function, print; nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from draft_feedback import __version__
+from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Failure
+
+if TYPE_CHECKING:
+    from draft_feedback.catalog import Catalog
+    from draft_feedback.config import Config
+    from draft_feedback.outbox import Outbox, Record
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
+          "replied")
+
+
+def utcnow() -> datetime:
+    """The one clock of the command line; policy code receives `now` from here."""
+    return datetime.now(UTC)
+
+
+class App:
+    """What every command needs, opened lazily so that --help stays fast."""
+
+    def __init__(self, config_path: str | None, home: str | None) -> None:
+        self.config_option = config_path
+        self.home_option = home
+        self._config: Config | None = None
+        self._catalog: Catalog | None = None
+        self._outbox: Outbox | None = None
+
+    @property
+    def config(self) -> Config:
+        """Return the validated config."""
+        if self._config is None:
+            from draft_feedback.config import config_path, load_config
+
+            self._config = load_config(config_path(self.config_option))
+        return self._config
+
+    @property
+    def catalog(self) -> Catalog:
+        """Return the catalog merged with the config."""
+        if self._catalog is None:
+            from draft_feedback.catalog import load_catalog
+
+            self._catalog = load_catalog(self.config)
+        return self._catalog
+
+    @property
+    def outbox(self) -> Outbox:
+        """Return the outbox in the data folder."""
+        if self._outbox is None:
+            from draft_feedback.config import home_dir
+            from draft_feedback.outbox import Outbox
+
+            self._outbox = Outbox(home_dir(self.home_option))
+        return self._outbox
+
+    def now_local(self) -> datetime:
+        """Return now in the configured timezone."""
+        return utcnow().astimezone(self.config.timezone)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class Group(click.Group):
+    """A Click group that turns our errors into messages and exit codes, never traces."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, translating library errors in the one place that knows Click."""
+        try:
+            return super().invoke(ctx)
+        except DraftFeedbackError as exc:
+            raise _Exit(str(exc), exc.exit_code) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
+                KeyboardInterrupt, EOFError):
+            raise
+        except Exception as exc:
+            if os.environ.get("DRAFT_FEEDBACK_DEBUG"):
+                raise
+            raise _Exit(f"unexpected {type(exc).__name__}: {exc}. Nothing else was changed; "
+                        "please report this with the command you ran", EXIT_FAILURE) from None
+
+
+class _Exit(click.ClickException):
+    """A library error on its way to the terminal."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@click.group(cls=Group, context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
+@click.option("--config", "config_path", metavar="PATH", envvar="DRAFT_FEEDBACK_CONFIG",
+              help="Config file (env DRAFT_FEEDBACK_CONFIG).")
+@click.option("--home", metavar="DIR", envvar="DRAFT_FEEDBACK_HOME",
+              help="Data folder holding the outbox (env DRAFT_FEEDBACK_HOME).")
+@click.version_option(__version__, "--version", prog_name="draft-feedback")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
+    """Ask for feedback after a rejection: kindly, specifically, and not too soon.
+
+    Drafts a short, positively framed feedback request, checks its tone, and keeps it in a
+    local outbox that sends it only after a cooling-off delay counted from the rejection.
+
+    \b
+    Example:
+      draft-feedback new --to "Priya Shah <priya@example.com>" --org Acme \\
+          --role "Data Analyst" --rejected 2026-11-27T16:00 --ask interview-system-design
+      draft-feedback schedule 1
+      draft-feedback list
+    """
+    ctx.obj = App(config_path, home)
+    if ctx.invoked_subcommand is None:
+        if _interactive():
+            ctx.invoke(new, guided=True)
+        else:
+            click.echo(ctx.get_help())
+
+
+# --- drafting ---------------------------------------------------------------------------------
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("-s", "--scenario", metavar="NAME",
+              help="interview, application, promotion, submission, mentor, or one from your "
+                   "config (default: defaults.scenario).")
+@click.option("--to", "to", metavar='"NAME <ADDR>"', help="The person to ask.")
+@click.option("--org", metavar="TEXT", help="Organisation: company, publisher, label, agency.")
+@click.option("--role", metavar="TEXT", help="The position, promotion, manuscript or pitch.")
+@click.option("--rejected", metavar="WHEN",
+              help="When the rejection arrived (ISO 8601; naive = config timezone; "
+                   "default now).")
+@click.option("--ask", "areas", metavar="AREA", multiple=True,
+              help="A focus area (repeatable); see `draft-feedback areas`.")
+@click.option("--question", "questions", metavar="TEXT", multiple=True,
+              help="A question of your own (repeatable; tone-checked).")
+@click.option("--highlight", metavar="TEXT",
+              help="Something specific you appreciated about the process.")
+@click.option("--future/--no-future", default=True,
+              help="Ask to be kept in mind for future opportunities (default on).")
+@click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
+              help="Register of the wording (default: defaults.tone).")
+@click.option("--from-eml", "from_eml", metavar="FILE",
+              help="Prefill from the saved rejection email (- for standard input).")
+@click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
+@click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
+@click.option("--thank-you-only", is_flag=True,
+              help="A short thank-you with no questions (automated or form rejections).")
+@click.option("--guided", is_flag=True,
+              help="Reflection questions first, then the fields, a preview and scheduling.")
+@click.option("--edit", "edit_first", is_flag=True, help="Open the draft in $EDITOR first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_app
+def new(app: App, scenario: str | None = None, to: str | None = None, org: str | None = None,
+        role: str | None = None, rejected: str | None = None, areas: tuple[str, ...] = (),
+        questions: tuple[str, ...] = (), highlight: str | None = None, future: bool = True,
+        tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
+        at: str | None = None, thank_you_only: bool = False, guided: bool = False,
+        edit_first: bool = False, as_json: bool = False) -> None:
+    """Draft a feedback request from the details of a rejection.
+
+    The draft is saved in the outbox; --schedule or --at queue it for sending after the
+    cooling-off (48 hours after the rejection unless configured otherwise).
+
+    \b
+    Example:
+      draft-feedback new --to "Priya Shah <priya@example.com>" --org Acme \\
+          --role "Data Analyst" --rejected 2026-11-27T16:00 \\
+          --ask interview-system-design --highlight "the pairing exercise"
+      draft-feedback new -s submission --from-eml rejection.eml --schedule
+    """
+    from draft_feedback.workflow import NewOptions
+
+    options = NewOptions(
+        scenario=scenario, to=to, org=org, role=role, rejected=rejected, areas=areas,
+        questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
+        schedule=schedule, at=at, thank_you_only=thank_you_only)
+    if guided:
+        record = _guided(app, options)
+    else:
+        record = _create(app, options, edit_first)
+    if as_json:
+        _print_json(record.to_json())
+    else:
+        click.echo(_render_record(record, app))
+        click.echo(_next_step(record))
+    if record.status == "draft" and (schedule or at) and _has_errors(record):
+        raise Failure(f"request {record.id} was saved as a draft but not queued: the tone check "
+                      "found wording that could hurt you; change it with `draft-feedback edit "
+                      f"{record.id}`, then `draft-feedback schedule {record.id}`")
+
+
+def _create(app: App, options: Any, edit_first: bool) -> Record:
+    """Validate, render, optionally edit, check and store one request."""
+    from draft_feedback.workflow import new_request, prepare
+
+    now = utcnow()
+    prepared = prepare(options, app.config, app.catalog, now)
+    _warn_automated(prepared)
+    record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
+                         schedule=options.schedule and not edit_first,
+                         at=None if edit_first else prepared.at, catalog=app.catalog)
+    if edit_first:
+        record = _edit_in_editor(app, record.id)
+        if options.schedule or prepared.at is not None:
+            from draft_feedback.workflow import has_errors, schedule_request
+
+            if not has_errors(record.findings):
+                record = schedule_request(record.id, app.config, app.outbox, utcnow(),
+                                          at=prepared.at)
+    return record
+
+
+EDIT_HELP = "# Lines starting with # are ignored. Keep the Subject: line and one blank line.\n"
+
+
+def _edit_in_editor(app: App, request_id: int) -> Record:
+    """Open subject and body in $EDITOR; save them after the header and tone checks."""
+    from draft_feedback.workflow import edit_request
+
+    record = app.outbox.get(request_id)
+    if record.status not in ("draft", "scheduled"):
+        raise BadInput(f"request {request_id} is {record.status}; only a draft or a queued "
+                       "request can be edited")
+    text = f"{EDIT_HELP}Subject: {record.subject}\n\n{record.body}"
+    edited = click.edit(text, extension=".txt", require_save=True)
+    if edited is None:
+        click.echo("No change saved.", err=True)
+        return record
+    lines = [line for line in edited.splitlines() if not line.startswith("#")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines or not lines[0].lower().startswith("subject:"):
+        raise BadInput("the first line must be 'Subject: ...'; nothing was changed")
+    subject = lines[0].split(":", 1)[1]
+    body = "\n".join(lines[1:])
+    return edit_request(request_id, subject, body, app.config, app.outbox)
+
+
+def _guided(app: App, options: Any) -> Record:
+    """The guided flow: reflection first, then the fields, a preview and scheduling."""
+    from dataclasses import replace
+
+    from draft_feedback.workflow import has_errors, new_request, prepare, schedule_request
+
+    catalog = app.catalog
+    click.echo("Before the email, a few questions for you alone. Your answers stay on this "
+               "machine,\nare never sent, and help choose what to ask. Press Enter to skip any.\n")
+    answers = []
+    for item in catalog.reflection:
+        answer = click.prompt(item.question, default="", show_default=False).strip()
+        answers.append((item.id, answer))
+    click.echo("")
+    scenario = click.prompt("Scenario", type=click.Choice(list(catalog.scenarios)),
+                            default=options.scenario or app.config.defaults.scenario)
+    from_eml = options.from_eml or click.prompt(
+        "Saved rejection email (.eml) to prefill from (Enter to skip)", default="",
+        show_default=False).strip() or None
+    prefill = None
+    if from_eml:
+        from draft_feedback.workflow import read_rejection
+
+        prefill = read_rejection(from_eml, catalog)
+        if prefill.automated:
+            click.echo(f"Note: {prefill.automated_reason}; there may be no person to ask. Give "
+                       "a real person's address, or choose a thank-you only.")
+    to_default = options.to or (prefill.to.formatted() if prefill and prefill.to else None)
+    to = click.prompt("Whom to ask (Name <address>)", default=to_default)
+    org = click.prompt("Organisation", default=options.org or (prefill.org if prefill else ""),
+                       show_default=bool(options.org or prefill))
+    role = click.prompt("Position, promotion, manuscript or pitch",
+                        default=options.role or (prefill.role if prefill else ""),
+                        show_default=bool(options.role or prefill))
+    rejected = click.prompt(
+        "When did the rejection arrive (e.g. 2026-11-27T16:00; Enter for "
+        + ("the email's date" if prefill else "now") + ")",
+        default=options.rejected or "", show_default=False).strip() or None
+    thank_you_only = options.thank_you_only or click.confirm(
+        "Only say thank you, with no questions (for a form rejection)?", default=False)
+    areas: tuple[str, ...] = ()
+    own: tuple[str, ...] = ()
+    if not thank_you_only:
+        offered = catalog.areas_for(scenario)
+        suggested = [a.id for a in catalog.suggest(scenario, [a for _, a in answers])]
+        limit = app.config.defaults.max_questions
+        click.echo(f"\nWhat would help most? Choose up to {limit}:")
+        for number, area in enumerate(offered, start=1):
+            mark = "  (suggested by your answers)" if area.id in suggested else ""
+            click.echo(f"  {number}. {area.label}{mark}")
+        default = ",".join(str(offered.index(catalog.areas[a]) + 1)
+                           for a in suggested[:limit])
+        picked = click.prompt("Numbers, comma-separated (Enter for the usual ones)",
+                              default=default, show_default=bool(default))
+        areas = tuple(_pick_areas(picked, offered))
+        question = click.prompt("A question of your own (Enter to skip)", default="",
+                                show_default=False).strip()
+        own = (question,) if question else ()
+    highlight = click.prompt("Something specific you appreciated about the process "
+                             "(Enter to skip)", default=options.highlight or "",
+                             show_default=False).strip()
+    tone = click.prompt("Tone", type=click.Choice(["warm", "formal", "brief"]),
+                        default=options.tone or app.config.defaults.tone)
+    future = click.confirm("Ask to be kept in mind for future opportunities?",
+                           default=options.future)
+    chosen = replace(options, scenario=scenario, to=to, org=org, role=role, rejected=rejected,
+                     areas=areas, questions=own, highlight=highlight, tone=tone, future=future,
+                     from_eml=from_eml, thank_you_only=thank_you_only, schedule=False, at=None,
+                     reflection=tuple(answers))
+    now = utcnow()
+    prepared = prepare(chosen, app.config, catalog, now)
+    record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
+                         catalog=catalog)
+    click.echo("\n" + _render_record(record, app) + "\n")
+    if has_errors(record.findings):
+        if click.confirm("Change the flagged wording in your editor now?", default=True):
+            record = _edit_in_editor(app, record.id)
+            click.echo(_format_findings(list(record.findings)))
+        if has_errors(record.findings):
+            return record
+    if app.config.sender is None:
+        click.echo("To queue it, add your name and address to the config "
+                   "(`draft-feedback config init`), then `draft-feedback schedule "
+                   f"{record.id}`.")
+        return record
+    from draft_feedback.workflow import send_time
+
+    when, _ = send_time(record, app.config, utcnow(), None)
+    if click.confirm(f"Schedule for {_when(when, app)}?", default=True):
+        record = schedule_request(record.id, app.config, app.outbox, utcnow())
+    return record
+
+
+def _pick_areas(picked: str, offered: list[Any]) -> list[str]:
+    chosen = []
+    for part in picked.replace(" ", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part.isdigit() and 1 <= int(part) <= len(offered):
+            chosen.append(offered[int(part) - 1].id)
+        else:
+            chosen.append(part)
+    return chosen
+
+
+def _warn_automated(prepared: Any) -> None:
+    rejection = prepared.rejection
+    if rejection is not None and rejection.automated:
+        click.echo(f"Note: {rejection.automated_reason}. There may be no person to read a "
+                   "request: give --to a real person's address, or use --thank-you-only.",
+                   err=True)
+
+
+def _has_errors(record: Record) -> bool:
+    return any(f.get("severity") == "error" for f in record.findings)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("-s", "--scenario", metavar="NAME", help="Scenario (default: defaults.scenario).")
+@pass_app
+def areas(app: App, scenario: str | None) -> None:
+    """List the focus areas (id, label, question) a scenario offers.
+
+    \b
+    Example:
+      draft-feedback areas --scenario submission
+    """
+    catalog = app.catalog
+    chosen = catalog.scenario(scenario or app.config.defaults.scenario)
+    click.echo(f"Focus areas for {chosen.id} ({chosen.label}); ask with --ask ID:\n")
+    for area in catalog.areas_for(chosen.id):
+        default = " (default)" if area.id in chosen.default_areas else ""
+        click.echo(f"{area.id}{default}\n    {area.label}\n    {area.question}")
+    click.echo("\nScenarios: " + ", ".join(catalog.scenarios))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
+@pass_app
+def check(app: App, file: str, as_json: bool) -> None:
+    """Tone-check any text; exit 1 if it finds wording that could hurt you.
+
+    \b
+    Example:
+      draft-feedback check draft.txt
+      echo "Why didn't I get the job?" | draft-feedback check -
+    """
+    from draft_feedback.workflow import check_text
+
+    text = _read_text(file, "FILE")
+    findings = check_text(text, app.config)
+    if as_json:
+        _print_json([f.to_dict() for f in findings])
+    else:
+        click.echo(_format_findings([f.to_dict() for f in findings]))
+    if any(f.severity == "error" for f in findings):
+        sys.exit(EXIT_FAILURE)
+
+
+# --- the outbox -------------------------------------------------------------------------------
+
+
+@cli.command("list", context_settings=CONTEXT_SETTINGS)
+@click.option("--status", type=click.Choice(STATES), help="Only requests in this state.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Show only the newest N requests.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON list.")
+@pass_app
+def list_(app: App, status: str | None, limit: int | None, as_json: bool) -> None:
+    """Show the outbox: id, status, recipient, organisation, send time, subject.
+
+    \b
+    Example:
+      draft-feedback list --status scheduled
+    """
+    outbox = app.outbox
+    outbox.expire_claims(utcnow())
+    records = outbox.list(status=status, limit=limit)
+    if as_json:
+        _print_json([r.to_json() for r in records])
+        return
+    click.echo(_table(records, app))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@click.option("--eml", is_flag=True, help="Print the exact message that is (or was) sent.")
+@pass_app
+def show(app: App, request_id: int, as_json: bool, eml: bool) -> None:
+    """Show one request, with its reflection notes and any reply.
+
+    \b
+    Example:
+      draft-feedback show 7
+      draft-feedback show 7 --eml > request.eml
+    """
+    if as_json and eml:
+        raise click.UsageError("choose one of --json and --eml")
+    record = app.outbox.get(request_id)
+    if eml:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(_eml(app, record))
+        sys.stdout.buffer.flush()
+    elif as_json:
+        _print_json(record.to_json())
+    else:
+        click.echo(_render_record(record, app, full=True))
+
+
+def _eml(app: App, record: Record) -> bytes:
+    from draft_feedback.sending import build_eml
+
+    if record.eml is not None and record.status not in ("draft", "scheduled"):
+        return record.eml
+    if record.message_id is None:
+        raise BadInput(f"request {record.id} has no Message-ID yet because no sender is "
+                       "configured; add sender to the config and schedule it")
+    return build_eml(record, app.config, record.send_at or utcnow())
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@pass_app
+def edit(app: App, request_id: int) -> None:
+    """Edit the subject and body in $EDITOR; the tone check runs again.
+
+    \b
+    Example:
+      EDITOR=nano draft-feedback edit 7
+    """
+    record = _edit_in_editor(app, request_id)
+    click.echo(_render_record(record, app))
+    click.echo(_next_step(record))
+
+
+@cli.command("schedule", context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@click.option("--at", "at", metavar="WHEN",
+              help="Send at WHEN (ISO 8601; not before the cooling-off ends).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_app
+def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> None:
+    """Queue a draft, or move a queued request.
+
+    Without --at it goes at the earliest allowed time, moved into the send window.
+
+    \b
+    Example:
+      draft-feedback schedule 7
+      draft-feedback schedule 7 --at "2026-12-01T10:30"
+    """
+    from draft_feedback.workflow import parse_at, schedule_request
+
+    when = parse_at(at, app.config, utcnow())
+    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when)
+    if as_json:
+        _print_json(record.to_json())
+    else:
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}.")
+        click.echo(_next_step(record))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@pass_app
+def cancel(app: App, request_id: int) -> None:
+    """Stop a draft or queued request; it stays in the history.
+
+    \b
+    Example:
+      draft-feedback cancel 7
+    """
+    record = app.outbox.cancel(request_id)
+    click.echo(f"Request {record.id} is cancelled; it stays in `draft-feedback list`.")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@pass_app
+def retry(app: App, request_id: int) -> None:
+    """Put an interrupted or failed request back in the queue.
+
+    Check your Sent folder first: an interrupted request may have arrived.
+
+    \b
+    Example:
+      draft-feedback retry 7
+    """
+    from draft_feedback.workflow import retry_request
+
+    record = retry_request(request_id, app.outbox, utcnow())
+    click.echo(f"Request {record.id} is queued again for {_when(record.send_at, app)}; "
+               "the next `draft-feedback send-due` sends it.")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@pass_app
+def reply(app: App, request_id: int, file: str) -> None:
+    """Record the answer that came back (text or a saved .eml); status replied.
+
+    \b
+    Example:
+      draft-feedback reply 7 answer.eml
+      pbpaste | draft-feedback reply 7 -
+    """
+    from draft_feedback.workflow import record_reply
+
+    record = record_reply(request_id, file, app.outbox, utcnow())
+    click.echo(f"Reply saved with request {record.id}; `draft-feedback show {record.id}` "
+               "shows the request, your reflection and the reply together.")
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+@cli.command("send-due", context_settings=CONTEXT_SETTINGS)
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Send at most N requests in this run.")
+@pass_app
+def send_due_cmd(app: App, dry_run: bool, limit: int | None) -> None:
+    """Send every queued request whose time has come. Safe from cron, safe to run twice.
+
+    \b
+    Example (crontab, every 10 minutes):
+      */10 * * * * draft-feedback send-due
+    """
+    from draft_feedback.sending import send_due
+
+    report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
+    _print_report(report, app)
+    if report.failed:
+        sys.exit(EXIT_FAILURE)
+
+
+def _print_report(report: Any, app: App) -> None:
+    for request_id in report.interrupted_before:
+        click.echo(f"request {request_id}: interrupted (a run stopped mid-send); check your "
+                   f"Sent folder, then `draft-feedback retry {request_id}` if it did not go")
+    if report.dry_run:
+        for o in report.outcomes:
+            click.echo(f"request {o.id}: would be sent to {o.detail}")
+        click.echo(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
+                   "to send.")
+        return
+    for o in report.outcomes:
+        if o.status == "sent":
+            click.echo(f"request {o.id}: sent")
+        elif o.status == "scheduled":
+            click.echo(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
+                       "again later", err=True)
+        elif o.status == "failed":
+            click.echo(f"request {o.id}: failed ({o.detail}); fix the cause, then "
+                       f"`draft-feedback retry {o.id}`", err=True)
+        elif o.status == "interrupted":
+            click.echo(f"request {o.id}: interrupted ({o.detail}); check your Sent folder, "
+                       f"then `draft-feedback retry {o.id}` if it did not go", err=True)
+    sent = sum(1 for o in report.outcomes if o.status == "sent")
+    waiting = (f"; {report.waiting_for_window} due but waiting for the send window"
+               if report.waiting_for_window else "")
+    click.echo(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--interval", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              metavar="SECONDS", help="Pause between runs.")
+@pass_app
+def worker(app: App, interval: float) -> None:
+    """Run send-due in a loop until SIGINT or SIGTERM, finishing the message in flight.
+
+    \b
+    Example:
+      draft-feedback worker --interval 300
+    """
+    from draft_feedback.sending import run_worker
+
+    click.echo(f"Sending due requests every {interval:g} s; Ctrl-C or SIGTERM stops after the "
+               "message in flight.")
+    code = run_worker(app.outbox, app.config, clock=utcnow, interval=interval,
+                      on_report=lambda report: _print_report(report, app))
+    click.echo("Worker stopped.")
+    sys.exit(code)
+
+
+# --- templates, config, passwords --------------------------------------------------------------
+
+
+@cli.group(context_settings=CONTEXT_SETTINGS)
+def templates() -> None:
+    """The built-in templates; copy one to customise it.
+
+    \b
+    Example:
+      draft-feedback templates copy interview.txt.j2
+    """
+
+
+@templates.command("list", context_settings=CONTEXT_SETTINGS)
+@pass_app
+def templates_list(app: App) -> None:
+    """List the templates, built-in and your own.
+
+    \b
+    Example:
+      draft-feedback templates list
+    """
+    from draft_feedback.drafting import template_names
+
+    for name, where in template_names(app.config):
+        click.echo(f"{name}  ({where})")
+
+
+@templates.command("show", context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@pass_app
+def templates_show(app: App, name: str) -> None:
+    """Print a template (yours if you have one of that name, else the built-in).
+
+    \b
+    Example:
+      draft-feedback templates show interview.txt.j2
+    """
+    from draft_feedback.drafting import template_path
+
+    click.echo(template_path(app.config, name).read_text(encoding="utf-8"), nl=False)
+
+
+@templates.command("copy", context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Replace your existing copy.")
+@pass_app
+def templates_copy(app: App, name: str, force: bool) -> None:
+    """Copy a built-in template into your templates folder to customise it.
+
+    \b
+    Example:
+      draft-feedback templates copy interview.txt.j2
+    """
+    from draft_feedback.drafting import copy_template
+
+    target = copy_template(app.config, name, force)
+    click.echo(f"Copied to {target}; edit it there. Your copy now overrides the built-in.")
+
+
+@cli.group("config", context_settings=CONTEXT_SETTINGS)
+def config_group() -> None:
+    """Write, check and locate the config file.
+
+    \b
+    Example:
+      draft-feedback config init && draft-feedback config check
+    """
+
+
+@config_group.command("init", context_settings=CONTEXT_SETTINGS)
+@click.option("--force", is_flag=True, help="Replace an existing config file.")
+@pass_app
+def config_init(app: App, force: bool) -> None:
+    """Write the commented example config (never over an existing file without --force).
+
+    \b
+    Example:
+      draft-feedback config init
+    """
+    from draft_feedback.config import config_path, write_example_config
+
+    target = write_example_config(config_path(app.config_option), force)
+    click.echo(f"Wrote {target}. Set sender, timezone and smtp, then run "
+               "`draft-feedback config check`.")
+
+
+@config_group.command("check", context_settings=CONTEXT_SETTINGS)
+@pass_app
+def config_check(app: App) -> None:
+    """Validate the config file, the catalog and the tone rules.
+
+    \b
+    Example:
+      draft-feedback config check
+    """
+    from draft_feedback.workflow import rules_for
+
+    config = app.config
+    catalog = app.catalog
+    rules_for(config)
+    if not config.exists:
+        click.echo(f"{config.path}: no config file; built-in defaults are in use "
+                   "(`draft-feedback config init` writes one).")
+        return
+    click.echo(f"{config.path}: OK ({len(catalog.scenarios)} scenarios, "
+               f"{len(catalog.areas)} focus areas, timezone {config.timezone.key}).")
+
+
+@config_group.command("path", context_settings=CONTEXT_SETTINGS)
+@pass_app
+def config_path_cmd(app: App) -> None:
+    """Print the config file, data folder, outbox and templates folder.
+
+    \b
+    Example:
+      draft-feedback config path
+    """
+    from draft_feedback.config import config_path, home_dir
+    from draft_feedback.drafting import template_dirs
+
+    conf = config_path(app.config_option)
+    home = home_dir(app.home_option)
+    click.echo(f"config:    {conf}{'' if conf.exists() else '  (not created yet)'}")
+    click.echo(f"data:      {home}")
+    click.echo(f"outbox:    {home / 'outbox.sqlite3'}")
+    click.echo(f"templates: {template_dirs(app.config)[0]}")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_app
+def login(app: App, user: str | None, password_stdin: bool) -> None:
+    """Keep the SMTP password in the system keyring.
+
+    For Gmail, use an app password (Google Account > Security > App passwords).
+
+    \b
+    Example:
+      draft-feedback login --user alex@example.com
+      pass show mail/app-password | draft-feedback login --password-stdin
+    """
+    from draft_feedback.credentials import store_password
+
+    name = _smtp_user(app, user)
+    if password_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = click.prompt(f"SMTP password for {name}", hide_input=True, default="",
+                              show_default=False)
+    if not secret:
+        raise BadInput("the password is empty; nothing was stored")
+    store_password(name, secret)
+    click.echo(f"Password for {name} stored in the system keyring (service draft-feedback).")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
+@pass_app
+def logout(app: App, user: str | None) -> None:
+    """Remove the SMTP password from the system keyring.
+
+    \b
+    Example:
+      draft-feedback logout
+    """
+    from draft_feedback.credentials import delete_password
+
+    name = _smtp_user(app, user)
+    if delete_password(name):
+        click.echo(f"Password for {name} removed from the system keyring.")
+    else:
+        click.echo(f"No password for {name} was stored.")
+
+
+def _smtp_user(app: App, user: str | None) -> str:
+    from draft_feedback.message import check_header_value
+
+    name = user or app.config.smtp_user
+    if not name:
+        raise BadInput("--user: which account? give --user EMAIL, or set smtp.user or "
+                       "sender.email in the config")
+    return check_header_value(name, "--user")
+
+
+# --- output helpers ---------------------------------------------------------------------------
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _read_text(file: str, what: str) -> str:
+    if file == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    else:
+        try:
+            data = Path(file).read_bytes()
+        except OSError as exc:
+            raise BadInput(f"{what}: cannot read {file}: {exc.strerror}") from None
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{file}: not UTF-8 text") from None
+
+
+def _when(t: datetime | None, app: App) -> str:
+    if t is None:
+        return "-"
+    local = t.astimezone(app.config.timezone)
+    return local.strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def _format_findings(findings: list[dict[str, Any]]) -> str:
+    if not findings:
+        return "Tone check: no findings."
+    lines = [f"Tone check: {len(findings)} finding(s)"]
+    for f in findings:
+        where = "subject" if f["line"] == 0 else f"line {f['line']}, column {f['column']}"
+        lines.append(f"  {f['severity']}: {where} [{f['rule']}] \"{f['excerpt']}\"")
+        lines.append(f"    {f['message']}")
+        if f.get("suggestion"):
+            lines.append(f"    Try: {f['suggestion']}")
+    return "\n".join(lines)
+
+
+def _render_record(record: Record, app: App, full: bool = False) -> str:
+    lines = [f"Request {record.id} ({record.status}, {record.scenario}, {record.tone})", ""]
+    lines.append(f"To:      {record.to}")
+    lines.append(f"Subject: {record.subject}")
+    lines += ["", record.body.rstrip("\n"), ""]
+    lines.append(_format_findings(list(record.findings)))
+    lines.append(f"Rejected:      {_when(record.rejected_at, app)}")
+    lines.append(f"Earliest send: {_when(record.earliest_send_at, app)}")
+    if record.send_at is not None:
+        lines.append(f"Send at:       {_when(record.send_at, app)}")
+    if record.sent_at is not None:
+        lines.append(f"Sent:          {_when(record.sent_at, app)}")
+    if record.last_error:
+        lines.append(f"Last error:    {record.last_error} (attempts: {record.attempts})")
+    if full:
+        if record.reflection:
+            lines += ["", "Your reflection (private, never sent):"]
+            for key, answer in record.reflection.items():
+                lines.append(f"  {key}: {answer}")
+        if record.reply:
+            lines += ["", f"Reply (recorded {_when(record.replied_at, app)}):", record.reply]
+    return "\n".join(lines)
+
+
+def _next_step(record: Record) -> str:
+    rid = record.id
+    if record.status == "draft":
+        if _has_errors(record):
+            return f"Next: change the flagged wording with `draft-feedback edit {rid}`."
+        return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
+                f"`draft-feedback edit {rid}` changes it.")
+    if record.status == "scheduled":
+        return ("Next: `draft-feedback send-due` (from cron) or `draft-feedback worker` sends it "
+                "when its time comes.")
+    return ""
+
+
+_HINTS = {
+    "interrupted": "check your Sent folder; `draft-feedback retry {id}` if it did not go",
+    "failed": "fix the cause shown by `show {id}`, then `draft-feedback retry {id}`",
+    "draft": "`draft-feedback schedule {id}`",
+}
+
+
+def _table(records: list[Record], app: App) -> str:
+    if not records:
+        return "The outbox is empty. `draft-feedback new --help` shows how to draft a request."
+    rows = [("ID", "STATUS", "SEND TIME", "TO", "ORG", "SUBJECT")]
+    for r in records:
+        when = r.sent_at if r.sent_at else r.send_at
+        rows.append((str(r.id), r.status, _when(when, app) if when else "-",
+                     _clip(r.to, 36), _clip(r.org or "-", 20), _clip(r.subject, 50)))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    out = ["  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row))
+           for row in rows]
+    hints = [f"  {r.id}: {_HINTS[r.status].format(id=r.id)}" for r in records
+             if r.status in ("interrupted", "failed")]
+    if hints:
+        out += ["", "To do:"] + hints
+    return "\n".join(line.rstrip() for line in out)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- the one place where errors become exit codes ---------------------------------------------
+
+
+def main(argv: list[str] | None = None, prog_name: str = "draft-feedback") -> NoReturn:
+    """Run the command line; every error becomes a message and an exit code, never a trace."""
+    code = run(cli.main, argv, prog_name)
+    sys.exit(code)
+
+
+def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> int:
+    """Call a Click entry point and translate what it raises into an exit code."""
+    try:
+        entry(args=argv, prog_name=prog_name, standalone_mode=False)
+    except DraftFeedbackError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted; nothing was stored.", err=True)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted.", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception as exc:  # noqa: BLE001 - the one place no error may escape as a trace
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Nothing else was changed; "
+                   "please report this with the command you ran.", err=True)
+        return EXIT_FAILURE
+    return 0
+
+

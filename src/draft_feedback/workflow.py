@@ -1,0 +1,347 @@
+"""What each command does, as plain functions of config, catalog, outbox and `now`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from draft_feedback.catalog import Catalog, load_catalog
+from draft_feedback.config import Config
+from draft_feedback.drafting import SIGNATURE_PLACEHOLDER, DraftInput, render
+from draft_feedback.errors import BadInput, Failure
+from draft_feedback.outbox import NewRequest, Outbox, Record
+from draft_feedback.timing import check_requested, earliest_send, pick_send_time
+
+if TYPE_CHECKING:
+    from draft_feedback.tone import Finding, Rule
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the request comes from: the rejection's time and, from an .eml, its thread."""
+
+    rejected_at: datetime
+    in_reply_to: str | None = None
+    references: str | None = None
+    reflection: dict[str, str] = field(default_factory=dict)
+
+
+def rules_for(config: Config) -> tuple[Rule, ...]:
+    """Return the tone rules: built-in minus tone.disable plus tone.rules."""
+    from draft_feedback.tone import load_rules
+
+    return load_rules(config.tone.rules, config.tone.disable, source=f"{config.source}: tone")
+
+
+def check_text(text: str, config: Config) -> list[Finding]:
+    """Tone-check any text with the configured rules and limits."""
+    from draft_feedback.tone import check
+
+    return check(text, rules_for(config), max_questions=config.defaults.max_questions)
+
+
+def check_request(subject: str, body: str, config: Config) -> list[dict[str, Any]]:
+    """Tone-check a request (subject and body) and return the findings as JSON-ready dicts."""
+    findings = check_text(body, config)
+    subject_findings = [f for f in check_text(subject, config) if f.trap != "length"]
+    # Subject findings are reported on line 0, so they cannot be mistaken for body lines.
+    out = [dict(f.to_dict(), line=0) for f in subject_findings]
+    return out + [f.to_dict() for f in findings]
+
+
+def has_errors(findings: Sequence[dict[str, Any]]) -> bool:
+    """True if any finding blocks scheduling."""
+    return any(f.get("severity") == "error" for f in findings)
+
+
+def cooling_off_hours(config: Config, catalog: Catalog, scenario: str) -> int:
+    """Return the cooling-off of a scenario: its own, else the global one."""
+    own = catalog.scenario(scenario).cooling_off_hours
+    return max(own, config.cooling_off_hours) if own else config.cooling_off_hours
+
+
+def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
+                now: datetime, *, schedule: bool = False, at: datetime | None = None,
+                catalog: Catalog | None = None) -> Record:
+    """Render, check and store a request; queue it when asked. Bad input stores nothing."""
+    from draft_feedback.message import make_message_id
+
+    catalog = catalog or load_catalog(config)
+    draft = render(inp, config, catalog)
+    findings = check_request(draft.subject, draft.body, config)
+    hours = cooling_off_hours(config, catalog, inp.scenario)
+    earliest = earliest_send(origin.rejected_at, hours)
+    queue = schedule or at is not None
+    if queue:
+        _ready_to_queue(config)
+        if at is not None:
+            check_requested(at, earliest)
+    record = outbox.add(NewRequest(
+        scenario=inp.scenario,
+        tone=inp.tone,
+        to_name=inp.to.name,
+        to_addr=inp.to.email,
+        org=inp.org,
+        role=inp.role,
+        areas=inp.areas,
+        questions=draft.questions,
+        highlight=inp.highlight,
+        future=inp.future,
+        thank_you_only=draft.thank_you_only,
+        subject=draft.subject,
+        body=draft.body,
+        findings=tuple(findings),
+        tz=config.timezone.key,
+        rejected_at=origin.rejected_at,
+        earliest_send_at=earliest,
+        created_at=now,
+        message_id=make_message_id(config.sender.address.domain) if config.sender else None,
+        in_reply_to=origin.in_reply_to,
+        references=origin.references,
+        reflection=dict(origin.reflection),
+    ))
+    if queue and not has_errors(findings):
+        return schedule_request(record.id, config, outbox, now, at=at)
+    return record
+
+
+def _ready_to_queue(config: Config) -> None:
+    if config.sender is None:
+        raise BadInput(f"{config.source}: no sender configured, so nothing can be queued; add "
+                       "sender: {name: Your Name, email: you@example.com} (`draft-feedback "
+                       "config init` writes an example)")
+
+
+def send_time(record: Record, config: Config, now: datetime,
+              at: datetime | None) -> tuple[datetime, bool]:
+    """Return when to send and whether the send window still applies to that time."""
+    if at is not None:
+        return check_requested(at, record.earliest_send_at), False
+    earliest = record.earliest_send_at
+    return pick_send_time(record.rejected_at, _hours(record, earliest), config.send_window,
+                          now), True
+
+
+def _hours(record: Record, earliest: datetime) -> int:
+    return round((earliest - record.rejected_at).total_seconds() / 3600)
+
+
+def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datetime, *,
+                     at: datetime | None = None) -> Record:
+    """Queue a draft, or move a queued one, never before its cooling-off ends."""
+    _ready_to_queue(config)
+    record = outbox.get(request_id)
+    if record.status not in ("draft", "scheduled"):
+        raise BadInput(f"request {request_id} is {record.status}; only a draft or a queued "
+                       "request can be scheduled" + (
+                           f" (use `draft-feedback retry {request_id}`)"
+                           if record.status in ("failed", "interrupted") else ""))
+    when, window_applies = send_time(record, config, now, at)
+    if SIGNATURE_PLACEHOLDER in record.body:
+        raise BadInput(f"request {request_id} is signed {SIGNATURE_PLACEHOLDER!r}; set "
+                       "sender.name in the config, then `draft-feedback edit "
+                       f"{request_id}` to sign it")
+    if has_errors(record.findings):
+        raise Failure(f"request {request_id} was saved as a draft, but the tone check found "
+                      "wording that could hurt you; change it with `draft-feedback edit "
+                      f"{request_id}`, then `draft-feedback schedule {request_id}`")
+    if record.message_id is None and config.sender is not None:
+        from draft_feedback.message import make_message_id
+
+        outbox.set_message_id(request_id, make_message_id(config.sender.address.domain))
+    return outbox.schedule(request_id, when, window_applies)
+
+
+def edit_request(request_id: int, subject: str, body: str, config: Config,
+                 outbox: Outbox) -> Record:
+    """Replace subject and body after the same header and tone checks as `new`."""
+    from draft_feedback.message import cap_subject, check_header_value
+
+    subject = check_header_value(" ".join(subject.split()), "Subject")
+    if not subject:
+        raise BadInput("the subject is empty; keep a 'Subject: ...' line at the top")
+    subject = cap_subject(subject)
+    body = "\n".join(line.rstrip() for line in body.strip("\n").splitlines()) + "\n"
+    if not body.strip():
+        raise BadInput("the body is empty; nothing was changed")
+    findings = check_request(subject, body, config)
+    return outbox.edit(request_id, subject, body, findings)
+
+
+def retry_request(request_id: int, outbox: Outbox, now: datetime) -> Record:
+    """Queue an interrupted or failed request again, now or when its cooling-off ends."""
+    record = outbox.get(request_id)
+    return outbox.retry(request_id, max(now, record.earliest_send_at))
+
+
+@dataclass(frozen=True)
+class NewOptions:
+    """The options of `new` as typed, before validation."""
+
+    scenario: str | None = None
+    to: str | None = None
+    org: str | None = None
+    role: str | None = None
+    rejected: str | None = None
+    areas: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    highlight: str | None = None
+    future: bool = True
+    tone: str | None = None
+    from_eml: str | None = None
+    schedule: bool = False
+    at: str | None = None
+    thank_you_only: bool = False
+    reflection: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Validated input for a new request, and what the rejection email said."""
+
+    draft: DraftInput
+    origin: Origin
+    at: datetime | None
+    rejection: Rejection | None
+
+
+if TYPE_CHECKING:
+    from draft_feedback.message import Rejection
+
+
+def read_input(source: str, what: str, stdin: Any = None) -> bytes:
+    """Read a file, or standard input for '-', as bytes; a missing file is BadInput."""
+    import sys
+
+    if source == "-":
+        stream = stdin if stdin is not None else sys.stdin
+        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+        return data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        return Path(source).expanduser().read_bytes()
+    except IsADirectoryError:
+        raise BadInput(f"{what}: {source} is a folder; give the saved file") from None
+    except OSError as exc:
+        raise BadInput(f"{what}: cannot read {source}: {exc.strerror}") from None
+
+
+def read_rejection(source: str, catalog: Catalog) -> Rejection:
+    """Parse a saved rejection email, marking senders the catalog knows as automated."""
+    from draft_feedback.message import parse_rejection
+
+    data = read_input(source, "--from-eml")
+    auto = catalog.automated
+    return parse_rejection(data, "<stdin>" if source == "-" else source,
+                           automated_domains=auto.domains,
+                           automated_local_parts=auto.local_parts or (
+                               "noreply", "no-reply", "donotreply"),
+                           automated_phrases=auto.phrases or ("do not reply",))
+
+
+def parse_at(text: str | None, config: Config, now: datetime) -> datetime | None:
+    """Parse --at: a date alone means the opening of the send window that day."""
+    from datetime import time
+
+    from draft_feedback.timing import parse_when
+
+    if text is None:
+        return None
+    opening = config.send_window.start if config.send_window is not None else time(9)
+    return parse_when(text, config.timezone, option="--at", now=now, date_time=opening)
+
+
+def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime) -> Prepared:
+    """Validate every option of `new` (and the .eml) before anything is stored."""
+    from draft_feedback.message import Address, check_header_value, parse_address
+    from draft_feedback.timing import parse_when
+
+    if options.schedule and options.at is not None:
+        raise BadInput("--schedule and --at: choose one (--at WHEN, or --schedule for the "
+                       "earliest allowed time)")
+    rejection = read_rejection(options.from_eml, catalog) if options.from_eml else None
+    scenario = catalog.scenario(options.scenario or config.defaults.scenario).id
+    if options.to is not None:
+        to = parse_address(options.to, "--to")
+    elif rejection is not None and rejection.to is not None:
+        to = rejection.to
+    else:
+        raise BadInput('--to: whom should the request go to? give --to "Name <name@example.com>"'
+                       + (" (the rejection email has no usable sender)" if rejection else ""))
+    org = check_header_value(options.org if options.org is not None else (
+        rejection.org if rejection else ""), "--org")
+    role = check_header_value(options.role if options.role is not None else (
+        rejection.role if rejection else ""), "--role")
+    highlight = check_header_value(options.highlight or "", "--highlight")
+    questions = tuple(check_header_value(q, "--question") for q in options.questions)
+    if any(not q for q in questions):
+        raise BadInput("--question: a question is empty; write it out or leave the option off")
+    if options.rejected is not None:
+        rejected_at = parse_when(options.rejected, config.timezone, option="--rejected",
+                                 now=now, allow_future=False)
+    elif rejection is not None:
+        rejected_at = rejection.received_at.astimezone(config.timezone)
+        if rejected_at > now:
+            raise BadInput(f"--from-eml: the rejection is dated {rejected_at.isoformat()}, in "
+                           "the future; give the real time with --rejected")
+    else:
+        rejected_at = now.astimezone(config.timezone)
+    tone = options.tone or config.defaults.tone
+    thank_you_only = options.thank_you_only
+    if thank_you_only and (options.areas or options.questions):
+        raise BadInput("--thank-you-only asks no questions; leave out --ask and --question")
+    draft = DraftInput(
+        scenario=scenario,
+        to=Address(to.name, to.email),
+        org=org,
+        role=role,
+        areas=tuple(options.areas),
+        questions=questions,
+        highlight=highlight,
+        future=options.future,
+        tone=tone,
+        thank_you_only=thank_you_only,
+        subject=rejection.reply_subject if rejection is not None else None,
+    )
+    origin = Origin(
+        rejected_at=rejected_at,
+        in_reply_to=rejection.message_id if rejection else None,
+        references=rejection.references if rejection else None,
+        reflection={k: v for k, v in options.reflection if v.strip()},
+    )
+    return Prepared(draft, origin, parse_at(options.at, config, now), rejection)
+
+
+def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
+    """Store the reply that came back: plain text, or the text of a saved .eml."""
+    data = read_input(source, "FILE")
+    outbox.get(request_id)
+    text = reply_text(data, source)
+    if not text.strip():
+        raise BadInput(f"{source}: the reply is empty; nothing was recorded")
+    return outbox.record_reply(request_id, text, now)
+
+
+def reply_text(data: bytes, source: str) -> str:
+    """Return the text of a reply: an email's body (with who and when), or the text itself."""
+    head = data[:2048].decode("utf-8", "replace")
+    looks_like_mail = any(head.lower().startswith(h) or f"\n{h}" in head.lower()
+                          for h in ("from:", "date:", "received:", "return-path:"))
+    if looks_like_mail:
+        from draft_feedback.message import parse_rejection
+
+        try:
+            mail = parse_rejection(data, source)
+        except BadInput:
+            pass
+        else:
+            who = mail.to.formatted() if mail.to else "unknown sender"
+            when = mail.received_at.isoformat()
+            return f"From: {who}\nDate: {when}\n\n{mail.body_text.strip()}\n"
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{source}: not UTF-8 text or an email; save the reply as .eml or "
+                       "plain text") from None
