@@ -116,8 +116,10 @@ class Handler:
         self.data_started.set()
         if self.behaviour.data_delay:
             await asyncio.sleep(self.behaviour.data_delay)
+            if server.transport is None or server.transport.is_closing():
+                return "451 the client went away"  # never accepted: nobody heard the reply
         if self.behaviour.drop_after_data:
-            session.transport.close()
+            server.transport.close()
             return "250 never seen"
         if self.behaviour.data_reply:
             return self.behaviour.data_reply
@@ -162,8 +164,10 @@ def smtp_server() -> Iterator[SMTPServer]:
             login = auth_data.login.decode()
             password = auth_data.password.decode()
             attempts.append((login, password))
-            return AuthResult(success=password == behaviour.password)
-        return AuthResult(success=False)
+            ok = password == behaviour.password
+            # handled=False makes aiosmtpd answer 535; the default leaves the client waiting.
+            return AuthResult(success=ok, handled=False, auth_data=auth_data)
+        return AuthResult(success=False, handled=False)
 
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port,

@@ -1,0 +1,295 @@
+"""The yagmail connection and the one send loop. Only here is yagmail imported."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from draft_feedback.config import Config
+from draft_feedback.errors import Failure
+from draft_feedback.outbox import Claim, Outbox, Record
+from draft_feedback.timing import backoff
+
+PASSWORD_HINT = "run `draft-feedback login`, or set DRAFT_FEEDBACK_SMTP_PASSWORD"
+
+
+@dataclass
+class Outcome:
+    """What happened to one request in a run."""
+
+    id: int
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """What a send-due run did, request by request."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    interrupted_before: list[int] = field(default_factory=list)
+    waiting_for_window: int = 0
+    dry_run: bool = False
+    stopped: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True if any request was not sent because of an error."""
+        return any(o.status != "sent" and o.status != "due" for o in self.outcomes)
+
+
+def lease_for(config: Config) -> timedelta:
+    """How long a claim is honoured: longer than any SMTP transaction can take."""
+    return timedelta(seconds=config.smtp.timeout * 3 + 60)
+
+
+def in_window(record: Record, config: Config, now: datetime) -> bool:
+    """A time the tool picked waits for the send window; a time the user chose does not."""
+    if not record.window_applies or config.send_window is None:
+        return True
+    return config.send_window.contains(now)
+
+
+def due_now(outbox: Outbox, config: Config, now: datetime,
+            limit: int | None) -> tuple[list[Record], int]:
+    """Return the requests to send now, and how many more are due but wait for the window."""
+    due = outbox.due(now)
+    ready = [r for r in due if in_window(r, config, now)]
+    waiting = len(due) - len(ready)
+    return (ready[:limit] if limit is not None else ready), waiting
+
+
+class AuthFailure(Failure):
+    """The server refused the login: stop, change nothing."""
+
+
+class Unreachable(Exception):
+    """The server could not be reached or talked to; try again later."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(
+            exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {' '.join(text.split())}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return f"{code} {' '.join(text.decode('utf-8', 'replace').split())}"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "the mail server did not answer in time (smtp.timeout)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def open_connection(config: Config, password: str | None) -> Any:
+    """Connect and log in with yagmail; raise AuthFailure or Unreachable."""
+    import yagmail
+
+    smtp = config.smtp
+    user = config.smtp_user or ""
+    try:
+        client = yagmail.SMTP(
+            user=user,
+            password=password,
+            host=smtp.host,
+            port=smtp.port,
+            smtp_ssl=smtp.security == "ssl",
+            smtp_starttls=smtp.security == "starttls",
+            smtp_skip_login=not smtp.login and smtp.oauth2_file is None,
+            oauth2_file=smtp.oauth2_file,
+            soft_email_validation=False,
+            timeout=smtp.timeout,
+        )
+        client.login()
+    except smtplib.SMTPAuthenticationError as exc:
+        raise AuthFailure(f"the mail server {smtp.host} refused the login for {user}: "
+                          f"{_describe(exc)}; {PASSWORD_HINT}") from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise Failure(f"the mail server {smtp.host}:{smtp.port} does not offer what "
+                      f"smtp.security={smtp.security} needs ({exc}); check smtp.security and "
+                      "smtp.port in the config") from None
+    except smtplib.SMTPException as exc:
+        if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 535:
+            raise AuthFailure(f"the mail server refused the login: {_describe(exc)}; "
+                              f"{PASSWORD_HINT}") from None
+        raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
+    except (OSError, ValueError) as exc:
+        raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
+    return client
+
+
+def _close(client: Any) -> None:
+    try:
+        client.close()
+    except Exception:  # noqa: BLE001 - the run is over; a rude QUIT changes nothing
+        pass
+
+
+def build_eml(record: Record, config: Config, date: datetime) -> bytes:
+    """Return the exact bytes of a request's message, dated `date`."""
+    from draft_feedback.message import Address, build_message, message_bytes
+
+    if config.sender is None:
+        raise Failure(f"{config.source}: no sender configured; add sender: {{name: ..., "
+                      "email: ...}} (see `draft-feedback config init`)")
+    msg = build_message(
+        sender=config.sender.address,
+        to=Address(record.to_name, record.to_addr),
+        subject=record.subject,
+        body=record.body,
+        date=date,
+        message_id=record.message_id or "",
+        in_reply_to=record.in_reply_to,
+        references=record.references,
+    )
+    return message_bytes(msg)
+
+
+def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
+             limit: int | None = None, dry_run: bool = False,
+             password: Callable[[str], str] | None = None,
+             stop: Callable[[], bool] = lambda: False) -> Report:
+    """Send every queued request whose time has come, each exactly once."""
+    now = clock()
+    report = Report(dry_run=dry_run)
+    report.interrupted_before = outbox.expire_claims(now)
+    due, report.waiting_for_window = due_now(outbox, config, now, limit)
+    if dry_run or not due:
+        report.outcomes = [Outcome(r.id, "due", r.to) for r in due] if dry_run else []
+        return report
+    if config.sender is None:
+        build_eml(due[0], config, now)  # raises the missing-sender error
+    secret = None
+    if config.smtp.login and config.smtp.oauth2_file is None:
+        if password is None:
+            from draft_feedback.credentials import get_password
+
+            password = get_password
+        secret = password(config.smtp_user or "")
+    try:
+        client = open_connection(config, secret)
+    except Unreachable as exc:
+        outbox.note_attempts([r.id for r in due], str(exc), now, backoff)
+        for r in due:
+            current = outbox.get(r.id)
+            report.outcomes.append(Outcome(r.id, current.status, str(exc)))
+        report.stopped = str(exc)
+        return report
+    try:
+        for record in due:
+            if stop():
+                report.stopped = "stopped by a signal"
+                break
+            outcome = _send_one(outbox, config, client, record, clock)
+            if outcome is None:
+                continue
+            report.outcomes.append(outcome)
+            if outcome.status in ("interrupted",) or outcome.detail.startswith("connection:"):
+                report.stopped = outcome.detail
+                break
+    finally:
+        _close(client)
+    return report
+
+
+def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
+              clock: Callable[[], datetime]) -> Outcome | None:
+    from draft_feedback.message import envelope
+
+    now = clock()
+    eml = build_eml(record, config, now)
+    claim = outbox.claim(record.id, now, lease_for(config), eml)
+    if claim is None:
+        return None  # another run took it first
+    assert config.sender is not None
+    sender = envelope(config.sender.email)
+    recipient = envelope(record.to_addr)
+    options = [] if (sender + recipient).isascii() else ["SMTPUTF8"]
+    conn = client.smtp
+    phase = {"data": False}
+    original_data = conn.data
+
+    def tracked_data(msg: Any) -> Any:
+        phase["data"] = True
+        return original_data(msg)
+
+    conn.data = tracked_data
+    try:
+        refused = conn.sendmail(sender, [recipient], eml, mail_options=options)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return _refused(outbox, claim, exc, clock)
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        return _refused(outbox, claim, exc, clock)
+    except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:
+        detail = _describe(exc)
+        if phase["data"]:
+            # RFC 1047: the server may have taken the message before the line dropped.
+            outbox.mark_interrupted(
+                claim, f"the connection broke after the message was handed over ({detail}); "
+                       "check your Sent folder or the recipient before `retry`")
+            return Outcome(record.id, "interrupted", detail)
+        updated = outbox.mark_retry(claim, detail, now + backoff(claim.record.attempts))
+        return Outcome(record.id, updated.status, f"connection: {detail}")
+    finally:
+        conn.data = original_data
+    if refused:
+        updated = outbox.mark_failed(claim, "the server refused the recipient: " + "; ".join(
+            f"{code} {text.decode('utf-8', 'replace')}" for code, text in refused.values()))
+        return Outcome(record.id, updated.status, updated.last_error or "")
+    if not outbox.mark_sent(claim, clock()):
+        return Outcome(record.id, "sent", "sent, but the claim had expired meanwhile")
+    return Outcome(record.id, "sent")
+
+
+def _refused(outbox: Outbox, claim: Claim, exc: Exception,
+             clock: Callable[[], datetime]) -> Outcome:
+    detail = _describe(exc)
+    code = getattr(exc, "smtp_code", None)
+    if code is None and isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code = next(iter(exc.recipients.values()))[0]
+    if code is not None and 400 <= code < 500:
+        updated = outbox.mark_retry(claim, detail, clock() + backoff(claim.record.attempts))
+        return Outcome(claim.record.id, updated.status, detail)
+    updated = outbox.mark_failed(claim, f"the server refused the message: {detail}")
+    return Outcome(claim.record.id, updated.status, updated.last_error or detail)
+
+
+def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
+               interval: float, on_report: Callable[[Report], None]) -> int:
+    """Run send_due every `interval` seconds until SIGINT/SIGTERM; finish the message in flight."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        # Only set a flag: raising here could cut an SMTP transaction in half.
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    failed = False
+    try:
+        while not stopping.is_set():
+            try:
+                report = send_due(outbox, config, clock=clock, stop=stopping.is_set)
+            except AuthFailure:
+                raise
+            except Failure as exc:
+                # A passing fault (locked outbox, missing password) must not end the worker
+                # silently; it is reported and tried again at the next tick.
+                on_report(Report(stopped=str(exc)))
+                failed = True
+            else:
+                if report.outcomes or report.interrupted_before or report.stopped:
+                    on_report(report)
+                failed = failed or report.failed
+            stopping.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 1 if failed else 0
