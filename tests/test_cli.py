@@ -308,6 +308,7 @@ def test_templates_list_show_copy(run: Run, tmp_path: Path) -> None:
     assert run("templates", "copy", "interview.txt.j2", "--force").exit_code == 0
     assert "yours" in run("templates", "list", ok=True).stdout
     assert run("templates", "show", "../../etc/passwd").exit_code == 2
+    assert run("templates", "copy", "catalog.yaml").exit_code == 2
 
 
 def test_config_init_check_path(run: Run, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -94,13 +95,20 @@ class Catalog:
 
     def suggest(self, scenario_id: str, answers: Iterable[str]) -> list[FocusArea]:
         """Suggest focus areas whose keywords appear in the user's reflection answers."""
-        words = set(re.findall(r"[\w+#]+", " ".join(answers).lower()))
-        text = " ".join(answers).lower()
+        text = _fold(" ".join(answers))
+        words = set(re.findall(r"[\w+#]+", text))
         picked = []
         for area in self.areas_for(scenario_id):
-            if any((k in words) if " " not in k else (k in text) for k in area.keywords):
+            keys = [_fold(k) for k in area.keywords]
+            if any((k in words) if " " not in k else (k in text) for k in keys):
                 picked.append(area)
         return picked
+
+
+def _fold(text: str) -> str:
+    """Lower-case and drop accents, so 'Résumé' (typed composed or not) matches 'resume'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @functools.lru_cache(maxsize=4)

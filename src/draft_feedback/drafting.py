@@ -165,12 +165,19 @@ def template_dirs(config: Config) -> list[Path]:
 
 
 def environment(config: Config) -> Environment:
-    """Return the sandboxed, strict, plain-text Jinja environment."""
+    """Return the sandboxed, strict, plain-text Jinja environment for the config's folders."""
+    return _environment(tuple(str(d) for d in template_dirs(config)))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(folders: tuple[str, ...]) -> Environment:
+    # One environment per set of folders, so compiled templates are reused across drafts
+    # (Jinja still reloads a template whose file changed).
     from jinja2 import FileSystemLoader, StrictUndefined
 
     sandbox = _sandbox_class()
     return sandbox(
-        loader=FileSystemLoader([str(d) for d in template_dirs(config)]),
+        loader=FileSystemLoader(list(folders)),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -274,9 +281,31 @@ def _template_line(exc: BaseException, label: str) -> str:
     return label
 
 
-# A format width of six digits or more ("{:>999999}", "%999999s") builds a huge string at once.
-_FORMAT_WIDTH = re.compile(r"\{[^{}]*:[^{}]*\d{6,}[^{}]*\}")
-_PERCENT_WIDTH = re.compile(r"%[-#0 +]*(\d{6,}|\*)")
+# A format width of six digits or more ("{:>999999}", "%999999s") builds a huge string at once;
+# so does one taken from the arguments ("{:>{w}}", "%*s"), which the text alone cannot bound.
+_FORMAT_WIDTH = re.compile(r"\{[^{}]*:[^{}]*(\d{6,}|\{)")
+_PERCENT_WIDTH = re.compile(r"%(\([^)]*\))?[-#0 +]*(\d{6,}|\*|\d*\.(\d{6,}|\*))")
+
+
+def _result_bound(name: str, text: str, args: tuple[Any, ...]) -> int:
+    """Bound the length a string method can return, for the methods that multiply their input."""
+    def size(value: Any) -> int:
+        if isinstance(value, str):
+            return len(value)
+        if isinstance(value, (list, tuple)):
+            return sum(len(v) if isinstance(v, str) else 1 for v in value)
+        return 0
+
+    if name == "replace" and len(args) >= 2:
+        occurrences = len(text) // max(size(args[0]), 1) + 1
+        return len(text) + occurrences * size(args[1])
+    if name == "join" and args:
+        parts = len(args[0]) if isinstance(args[0], (str, list, tuple)) else 0
+        return size(args[0]) + len(text) * max(parts - 1, 0)
+    if name == "expandtabs":
+        width = args[0] if args and isinstance(args[0], int) else 8
+        return len(text) * max(width, 1)
+    return len(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -318,10 +347,14 @@ def _sandbox_class() -> type[Environment]:
             values = list(args) + list(kwargs.values())
             if any(too_big(v) for v in values):
                 raise SecurityError("an argument is too large for a short email")
-            owner = getattr(__obj, "__self__", None)
+            # Jinja >= 3.1.5 hands templates a wrapper of str.format; the str is on __wrapped__.
+            owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
             if (isinstance(owner, str) and getattr(__obj, "__name__", "") in (
                     "format", "format_map") and _FORMAT_WIDTH.search(owner)):
                 raise SecurityError("the format width is too large")
+            if isinstance(owner, str) and _result_bound(
+                    getattr(__obj, "__name__", ""), owner, args) > MAX_OUTPUT_CHARS:
+                raise SecurityError(f"the result of .{__obj.__name__}() would be too large")
             return super().call(__context, __obj, *args, **kwargs)
 
     return Sandbox
@@ -351,6 +384,9 @@ def _guarded_filters(too_big: Any) -> dict[str, Any]:
             ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice")}
 
 
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
+
+
 def template_names(config: Config) -> list[tuple[str, str]]:
     """Return (name, where) for every template: yours first, then the built-ins not overridden."""
     seen: dict[str, str] = {}
@@ -366,7 +402,7 @@ def template_names(config: Config) -> list[tuple[str, str]]:
 
 def template_path(config: Config, name: str) -> Path:
     """Return the file a template name resolves to (yours if present), or a BadInput."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
+    if not _TEMPLATE_NAME.fullmatch(name):
         raise BadInput(f"{name!r} is not a template name; `draft-feedback templates list` "
                        "shows them")
     for folder in template_dirs(config):
@@ -380,7 +416,7 @@ def template_path(config: Config, name: str) -> Path:
 def copy_template(config: Config, name: str, force: bool) -> Path:
     """Copy a built-in template into the user's templates folder, never over a copy unasked."""
     source = builtin_dir() / name
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not source.is_file():
+    if not _TEMPLATE_NAME.fullmatch(name) or not source.is_file():
         names = ", ".join(p.name for p in sorted(builtin_dir().glob("*.j2")))
         raise BadInput(f"no built-in template named {name!r}; choose one of: {names}")
     target_dir = template_dirs(config)[0]
