@@ -15,8 +15,9 @@ import pytest
 import time_machine
 from click.testing import Result
 
-from conftest import PRIYA, write_config
 from draft_feedback.cli import cli
+
+from conftest import PRIYA, write_config
 
 Run = Callable[..., Result]
 BERLIN = ZoneInfo("Europe/Berlin")
