@@ -97,7 +97,7 @@ def test_foreign_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     path.write_bytes(b"my tax return, not a database" * 100)
     before = path.read_bytes()
     with pytest.raises(Failure, match="not a draft-feedback outbox"):
-        Outbox(home).list()
+        Outbox(home).records()
     assert path.read_bytes() == before
 
 
@@ -109,7 +109,7 @@ def test_other_programs_database_is_refused(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with pytest.raises(Failure, match="another program"):
-        Outbox(home).list()
+        Outbox(home).records()
 
 
 def test_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -118,14 +118,14 @@ def test_read_only_folder_is_a_clear_error(tmp_path: Path) -> None:
     home = tmp_path / "ro"
     home.mkdir(mode=0o500)
     with pytest.raises(Failure, match="cannot create the outbox"):
-        Outbox(home).list()
+        Outbox(home).records()
 
 
 def test_data_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     with pytest.raises(Failure, match="cannot create the outbox"):
-        Outbox(blocker / "data").list()
+        Outbox(blocker / "data").records()
 
 
 def test_state_changes_follow_the_rules(outbox: Outbox) -> None:
@@ -204,5 +204,5 @@ def test_transient_failures_back_off_then_fail(outbox: Outbox) -> None:
 def test_list_pages_newest(outbox: Outbox) -> None:
     for _ in range(5):
         outbox.add(request())
-    assert [r.id for r in outbox.list(limit=2)] == [4, 5]
+    assert [r.id for r in outbox.records(limit=2)] == [4, 5]
     assert outbox.count() == 5 and outbox.count("draft") == 5

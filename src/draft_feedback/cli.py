@@ -100,7 +100,7 @@ class _Exit(click.ClickException):
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
-        self.exit_code = code
+        self.exit_code = code  # type: ignore[misc]
 
 
 def _interactive() -> bool:
@@ -434,7 +434,7 @@ def list_(app: App, status: str | None, limit: int | None, as_json: bool) -> Non
     """
     outbox = app.outbox
     outbox.expire_claims(utcnow())
-    records = outbox.list(status=status, limit=limit)
+    records = outbox.records(status=status, limit=limit)
     if as_json:
         _print_json([r.to_json() for r in records])
         return

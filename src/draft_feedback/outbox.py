@@ -396,9 +396,10 @@ class Outbox:
             raise BadInput(f"no request with id {request_id}; `draft-feedback list` shows them")
         return _row_to_record(rows[0])
 
-    def list(self, status: str | None = None, limit: int | None = None) -> list[Record]:
+    def records(self, status: str | None = None, limit: int | None = None) -> list[Record]:
         """Return requests, newest last; with a limit, the newest `limit` of them."""
-        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+        params: list[Any] = [status] if status else []
+        where = "WHERE status = ?" if status else ""
         sql = f"SELECT * FROM requests {where} ORDER BY id DESC"
         if limit is not None:
             sql += " LIMIT ?"

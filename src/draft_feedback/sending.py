@@ -73,12 +73,12 @@ class Unreachable(Exception):
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(
-            exc.smtp_error, bytes) else str(exc.smtp_error)
+        raw: bytes | str = exc.smtp_error
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         return f"{exc.smtp_code} {' '.join(text.split())}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, text = next(iter(exc.recipients.values()))
-        return f"{code} {' '.join(text.decode('utf-8', 'replace').split())}"
+        code, reply = next(iter(exc.recipients.values()))
+        return f"{code} {' '.join(reply.decode('utf-8', 'replace').split())}"
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "the mail server did not answer in time (smtp.timeout)"
     if isinstance(exc, OSError) and exc.strerror:
