@@ -245,6 +245,46 @@ def test_edit_runs_the_editor_and_checks_again(run: Run, config_file: Path, tmp_
     assert {f["trap"] for f in record["findings"]} >= {"framing", "shouting"}
 
 
+def test_new_edit_opens_the_editor_before_anything_is_saved(
+        run: Run, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "editor.py"
+    script.write_text("import sys, os\np = sys.argv[1]\nopen(os.environ['SEEN'], 'w').write("
+                      "str(len(open(os.environ['DB']).read()) if os.path.exists(os.environ['DB'])"
+                      " else 'no outbox'))\nt = open(p).read().replace('Hi Priya,', "
+                      "'Hello Priya,')\nopen(p, 'w').write(t)\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    monkeypatch.setenv("SEEN", str(tmp_path / "seen"))
+    monkeypatch.setenv("DB", str(tmp_path / "home" / "outbox.sqlite3"))
+    record = json.loads(run(*BASE, "--edit", "--json", ok=True).stdout)
+    assert record["body"].startswith("Hello Priya,")
+    assert (tmp_path / "seen").read_text() == "no outbox"
+    assert stored(run)[0]["body"].startswith("Hello Priya,")
+
+
+def test_new_edit_with_a_broken_subject_stores_nothing(
+        run: Run, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "editor.py"
+    script.write_text("import sys\np = sys.argv[1]\nt = open(p).read().replace('Subject: ', "
+                      "'Topic: ')\nopen(p, 'w').write(t)\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    result = run(*BASE, "--edit")
+    assert result.exit_code == 2 and "Subject:" in result.stderr
+    assert stored(run) == []
+
+
+def test_editing_a_queued_request_into_hurtful_wording_takes_it_back_to_draft(
+        run: Run, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(*BASE, "--schedule", ok=True)
+    assert stored(run)[0]["status"] == "scheduled"
+    script = tmp_path / "editor.py"
+    script.write_text("import sys\np = sys.argv[1]\nt = open(p).read().replace('Hi Priya,', "
+                      "'Hi Priya, this was completely unfair.')\nopen(p, 'w').write(t)\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    run("edit", "1", ok=True)
+    record = stored(run)[0]
+    assert record["status"] == "draft" and record["send_at"] is None
+
+
 def test_edit_refuses_a_header_injection(run: Run, config_file: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     run(*BASE, ok=True)

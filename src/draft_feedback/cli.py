@@ -215,43 +215,40 @@ def _create(app: App, options: Any, edit_first: bool) -> Record:
     now = utcnow()
     prepared = prepare(options, app.config, app.catalog, now)
     _warn_automated(prepared)
-    record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
-                         schedule=options.schedule and not edit_first,
-                         at=None if edit_first else prepared.at, catalog=app.catalog)
-    if edit_first:
-        record = _edit_in_editor(app, record.id)
-        if options.schedule or prepared.at is not None:
-            from draft_feedback.workflow import has_errors, schedule_request
-
-            if not has_errors(record.findings):
-                record = schedule_request(record.id, app.config, app.outbox, utcnow(),
-                                          at=prepared.at)
-    return record
+    return new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
+                       schedule=options.schedule, at=prepared.at, catalog=app.catalog,
+                       revise=_revise_in_editor if edit_first else None)
 
 
 EDIT_HELP = "# Lines starting with # are ignored. Keep the Subject: line and one blank line.\n"
 
 
+def _revise_in_editor(subject: str, body: str) -> tuple[str, str]:
+    """Open subject and body in $EDITOR and return them as edited (unchanged if not saved)."""
+    edited = click.edit(f"{EDIT_HELP}Subject: {subject}\n\n{body}", extension=".txt",
+                        require_save=True)
+    if edited is None:
+        return subject, body
+    lines = [line for line in edited.splitlines() if not line.startswith("#")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines or not lines[0].lower().startswith("subject:"):
+        raise BadInput("the first line must be 'Subject: ...'; nothing was changed")
+    return lines[0].split(":", 1)[1], "\n".join(lines[1:])
+
+
 def _edit_in_editor(app: App, request_id: int) -> Record:
-    """Open subject and body in $EDITOR; save them after the header and tone checks."""
+    """Open a stored request in $EDITOR; save it after the header and tone checks."""
     from draft_feedback.workflow import edit_request
 
     record = app.outbox.get(request_id)
     if record.status not in ("draft", "scheduled"):
         raise BadInput(f"request {request_id} is {record.status}; only a draft or a queued "
                        "request can be edited")
-    text = f"{EDIT_HELP}Subject: {record.subject}\n\n{record.body}"
-    edited = click.edit(text, extension=".txt", require_save=True)
-    if edited is None:
+    subject, body = _revise_in_editor(record.subject, record.body)
+    if (subject, body) == (record.subject, record.body):
         click.echo("No change saved.", err=True)
         return record
-    lines = [line for line in edited.splitlines() if not line.startswith("#")]
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    if not lines or not lines[0].lower().startswith("subject:"):
-        raise BadInput("the first line must be 'Subject: ...'; nothing was changed")
-    subject = lines[0].split(":", 1)[1]
-    body = "\n".join(lines[1:])
     return edit_request(request_id, subject, body, app.config, app.outbox)
 
 

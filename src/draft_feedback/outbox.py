@@ -466,10 +466,14 @@ class Outbox:
         return self.get(request_id)
 
     def edit(self, request_id: int, subject: str, body: str,
-             findings: Sequence[dict[str, Any]]) -> Record:
-        """Replace subject and body of a draft or queued request."""
-        return self._update(request_id, ("draft", "scheduled"), "edited",
-                            subject=subject, body=body, findings=json.dumps(list(findings)))
+             findings: Sequence[dict[str, Any]], blocked: bool = False) -> Record:
+        """Replace subject and body; blocked wording takes a queued request back to draft."""
+        record = self._update(request_id, ("draft", "scheduled"), "edited",
+                              subject=subject, body=body, findings=json.dumps(list(findings)))
+        if blocked and record.status == "scheduled":
+            record = self._update(request_id, ("scheduled",), "taken back to draft",
+                                  status="draft", send_at=None)
+        return record
 
     def set_message_id(self, request_id: int, message_id: str) -> None:
         """Give a request its Message-ID (made once, when the sender is known)."""

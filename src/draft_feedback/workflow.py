@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,12 +65,17 @@ def cooling_off_hours(config: Config, catalog: Catalog, scenario: str) -> int:
 
 def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
                 now: datetime, *, schedule: bool = False, at: datetime | None = None,
-                catalog: Catalog | None = None) -> Record:
-    """Render, check and store a request; queue it when asked. Bad input stores nothing."""
+                catalog: Catalog | None = None,
+                revise: Callable[[str, str], tuple[str, str]] | None = None) -> Record:
+    """Render, optionally revise, check and store a request; queue it when asked."""
     from draft_feedback.message import make_message_id
 
     catalog = catalog or load_catalog(config)
     draft = render(inp, config, catalog)
+    if revise is not None:
+        subject, body = revise(draft.subject, draft.body)
+        subject, body = clean_edit(subject, body)
+        draft = replace(draft, subject=subject, body=body)
     findings = check_request(draft.subject, draft.body, config)
     hours = cooling_off_hours(config, catalog, inp.scenario)
     earliest = earliest_send(origin.rejected_at, hours)
@@ -158,6 +163,13 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
 def edit_request(request_id: int, subject: str, body: str, config: Config,
                  outbox: Outbox) -> Record:
     """Replace subject and body after the same header and tone checks as `new`."""
+    subject, body = clean_edit(subject, body)
+    findings = check_request(subject, body, config)
+    return outbox.edit(request_id, subject, body, findings, blocked=has_errors(findings))
+
+
+def clean_edit(subject: str, body: str) -> tuple[str, str]:
+    """Check an edited subject and body as `new` would; BadInput if they cannot be used."""
     from draft_feedback.message import cap_subject, check_header_value
 
     subject = check_header_value(" ".join(subject.split()), "Subject")
@@ -167,8 +179,7 @@ def edit_request(request_id: int, subject: str, body: str, config: Config,
     body = "\n".join(line.rstrip() for line in body.strip("\n").splitlines()) + "\n"
     if not body.strip():
         raise BadInput("the body is empty; nothing was changed")
-    findings = check_request(subject, body, config)
-    return outbox.edit(request_id, subject, body, findings)
+    return subject, body
 
 
 def retry_request(request_id: int, outbox: Outbox, now: datetime) -> Record:
