@@ -18,6 +18,7 @@ from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Fa
 if TYPE_CHECKING:
     from draft_feedback.catalog import Catalog
     from draft_feedback.config import Config
+    from draft_feedback.message import Rejection
     from draft_feedback.outbox import Outbox, Record
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -199,6 +200,11 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         record = _create(app, options, edit_first)
     if as_json:
         _print_json(record.to_json())
+    elif guided:  # the flow has shown the preview already
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}."
+                   if record.status == "scheduled" else
+                   f"Request {record.id} is saved as a draft.")
+        click.echo(_next_step(record))
     else:
         click.echo(_render_record(record, app))
         click.echo(_next_step(record))
@@ -268,30 +274,36 @@ def _guided(app: App, options: Any) -> Record:
     click.echo("")
     scenario = click.prompt("Scenario", type=click.Choice(list(catalog.scenarios)),
                             default=options.scenario or app.config.defaults.scenario)
-    from_eml = options.from_eml or click.prompt(
-        "Saved rejection email (.eml) to prefill from (Enter to skip)", default="",
-        show_default=False).strip() or None
-    prefill = None
-    if from_eml:
-        from draft_feedback.workflow import read_rejection
+    from_eml, prefill = _ask_rejection(app, options.from_eml)
+    if prefill is not None and prefill.automated:
+        click.echo(f"Note: {prefill.automated_reason}; there may be no person to ask. Give "
+                   "a real person's address, or choose a thank-you only.")
+    # Each answer is checked as it is typed, so a typo costs one prompt, not the whole flow.
+    from draft_feedback.message import check_header_value, parse_address
+    from draft_feedback.timing import parse_when
 
-        prefill = read_rejection(from_eml, catalog)
-        if prefill.automated:
-            click.echo(f"Note: {prefill.automated_reason}; there may be no person to ask. Give "
-                       "a real person's address, or choose a thank-you only.")
     to_default = options.to or (prefill.to.formatted() if prefill and prefill.to else None)
-    to = click.prompt("Whom to ask (Name <address>)", default=to_default)
+    to = click.prompt("Whom to ask (Name <address>)", default=to_default,
+                      value_proc=_checked(lambda text: parse_address(text, "address")))
     org = click.prompt("Organisation", default=options.org or (prefill.org if prefill else ""),
-                       show_default=bool(options.org or prefill))
+                       show_default=bool(options.org or prefill),
+                       value_proc=_checked(lambda text: check_header_value(text, "organisation")))
     role = click.prompt("Position, promotion, manuscript or pitch",
                         default=options.role or (prefill.role if prefill else ""),
-                        show_default=bool(options.role or prefill))
+                        show_default=bool(options.role or prefill),
+                        value_proc=_checked(lambda text: check_header_value(text, "position")))
     rejected = click.prompt(
         "When did the rejection arrive (e.g. 2026-11-27T16:00; Enter for "
         + ("the email's date" if prefill else "now") + ")",
-        default=options.rejected or "", show_default=False).strip() or None
-    thank_you_only = options.thank_you_only or click.confirm(
-        "Only say thank you, with no questions (for a form rejection)?", default=False)
+        default=options.rejected or "", show_default=False,
+        value_proc=_checked(lambda text: text.strip() and parse_when(
+            text.strip(), app.config.timezone, option="time", now=utcnow(),
+            allow_future=False))).strip() or None
+    # A form rejection (no person behind it) makes a thank-you the likely choice.
+    thank_you_only = (options.thank_you_only or catalog.scenario(scenario).thank_you_only
+                      or click.confirm("Only say thank you, with no questions (for a form "
+                                       "rejection)?",
+                                       default=bool(prefill and prefill.automated)))
     areas: tuple[str, ...] = ()
     own: tuple[str, ...] = ()
     if not thank_you_only:
@@ -305,11 +317,17 @@ def _guided(app: App, options: Any) -> Record:
         default = ",".join(str(offered.index(catalog.areas[a]) + 1)
                            for a in suggested[:limit])
         picked = click.prompt("Numbers, comma-separated (Enter for the usual ones)",
-                              default=default, show_default=bool(default))
-        areas = tuple(_pick_areas(picked, offered))
-        question = click.prompt("A question of your own (Enter to skip)", default="",
-                                show_default=False).strip()
-        own = (question,) if question else ()
+                              default=default, show_default=bool(default),
+                              value_proc=_checked(
+                                  lambda text: _pick_areas(text, offered, scenario, catalog,
+                                                           limit)))
+        # The usual ones are named here, so that adding an own question does not drop them.
+        areas = tuple(_pick_areas(picked, offered, scenario, catalog, limit)
+                      or catalog.scenario(scenario).default_areas[:limit])
+        if len(areas) < limit:
+            question = click.prompt("A question of your own (Enter to skip)", default="",
+                                    show_default=False).strip()
+            own = (question,) if question else ()
     highlight = click.prompt("Something specific you appreciated about the process "
                              "(Enter to skip)", default=options.highlight or "",
                              show_default=False).strip()
@@ -345,17 +363,60 @@ def _guided(app: App, options: Any) -> Record:
     return record
 
 
-def _pick_areas(picked: str, offered: list[Any]) -> list[str]:
-    chosen = []
+def _pick_areas(picked: str, offered: list[Any], scenario: str, catalog: Catalog,
+                limit: int) -> list[str]:
+    """Turn '1, 3' (or area ids) into area ids; a number or id not offered is BadInput."""
+    chosen: list[str] = []
     for part in picked.replace(" ", ",").split(","):
         part = part.strip()
         if not part:
             continue
-        if part.isdigit() and 1 <= int(part) <= len(offered):
-            chosen.append(offered[int(part) - 1].id)
+        if part.isdigit():
+            if not 1 <= int(part) <= len(offered):
+                raise BadInput(f"{part} is not on the list; choose numbers from 1 to "
+                               f"{len(offered)}")
+            area_id = offered[int(part) - 1].id
         else:
-            chosen.append(part)
+            area_id = catalog.area(part, scenario).id
+        if area_id not in chosen:
+            chosen.append(area_id)
+    if len(chosen) > limit:
+        raise BadInput(f"{len(chosen)} chosen; choose at most {limit}")
     return chosen
+
+
+def _checked(check: Callable[[str], Any]) -> Callable[[str], str]:
+    """Wrap a check for click.prompt: BadInput makes Click show the error and ask again."""
+
+    def value_proc(text: str) -> str:
+        try:
+            check(text)
+        except BadInput as exc:
+            raise click.UsageError(str(exc)) from None
+        return text
+
+    return value_proc
+
+
+def _ask_rejection(app: App, given: str | None) -> tuple[str | None, Rejection | None]:
+    """Read the rejection email given, or ask for one until it reads (Enter skips)."""
+    from draft_feedback.workflow import read_rejection
+
+    if given == "-":
+        raise BadInput("--from-eml -: the guided flow reads your answers from standard input; "
+                       "give the saved email's path instead")
+    if given is not None:
+        return given, read_rejection(given, app.catalog)
+    while True:
+        # A file dragged into a terminal arrives quoted.
+        path = click.prompt("Saved rejection email (.eml) to prefill from (Enter to skip)",
+                            default="", show_default=False).strip().strip("'\"")
+        if not path:
+            return None, None
+        try:
+            return path, read_rejection(path, app.catalog)
+        except BadInput as exc:
+            click.echo(f"Error: {exc}", err=True)
 
 
 def _warn_automated(prepared: Any) -> None:

@@ -223,20 +223,33 @@ if TYPE_CHECKING:
     from draft_feedback.message import Rejection
 
 
+# Far above any real email (providers cap messages at 25-50 MB, base64 included); the cap is
+# what stops `--from-eml /dev/zero` or a mistyped disk image from being read for ever.
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
 def read_input(source: str, what: str, stdin: Any = None) -> bytes:
     """Read a file, or standard input for '-', as bytes; a missing file is BadInput."""
     import sys
 
+    limit = MAX_INPUT_BYTES
     if source == "-":
         stream = stdin if stdin is not None else sys.stdin
-        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
-        return data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        return Path(source).expanduser().read_bytes()
-    except IsADirectoryError:
-        raise BadInput(f"{what}: {source} is a folder; give the saved file") from None
-    except OSError as exc:
-        raise BadInput(f"{what}: cannot read {source}: {exc.strerror}") from None
+        data = stream.buffer.read(limit + 1) if hasattr(stream, "buffer") else stream.read(
+            limit + 1)
+        data = data.encode("utf-8") if isinstance(data, str) else data
+    else:
+        try:
+            with Path(source).expanduser().open("rb") as handle:
+                data = handle.read(limit + 1)
+        except IsADirectoryError:
+            raise BadInput(f"{what}: {source} is a folder; give the saved file") from None
+        except OSError as exc:
+            raise BadInput(f"{what}: cannot read {source}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise BadInput(f"{what}: {source} is larger than {limit // 1024} KiB; give the saved "
+                       "email or text itself")
+    return data
 
 
 def read_rejection(source: str, catalog: Catalog) -> Rejection:
@@ -278,6 +291,11 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         to = parse_address(options.to, "--to")
     elif rejection is not None and rejection.to is not None:
         to = rejection.to
+    elif rejection is not None and rejection.automated:
+        raise BadInput(f"--to: {rejection.automated_reason}, so there may be no person to ask; "
+                       'give --to "Name <name@example.com>" for a real person (a recruiter or '
+                       "the hiring manager), and add --thank-you-only for a short thank-you "
+                       "with no questions")
     else:
         raise BadInput('--to: whom should the request go to? give --to "Name <name@example.com>"'
                        + (" (the rejection email has no usable sender)" if rejection else ""))
@@ -303,6 +321,10 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
     thank_you_only = options.thank_you_only
     if thank_you_only and (options.areas or options.questions):
         raise BadInput("--thank-you-only asks no questions; leave out --ask and --question")
+    if catalog.scenario(scenario).thank_you_only and (options.areas or options.questions):
+        raise BadInput(f"--scenario: {scenario} is thank-you only (thank_you_only in the "
+                       "config), so it asks no questions; leave out --ask and --question, or "
+                       "choose another scenario")
     draft = DraftInput(
         scenario=scenario,
         to=Address(to.name, to.email),
@@ -327,8 +349,12 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
 
 def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
     """Store the reply that came back: plain text, or the text of a saved .eml."""
+    # Refuse before reading: `reply 7 -` on a draft must not sit waiting for standard input.
+    status = outbox.get(request_id).status
+    if status not in ("sent", "replied"):
+        raise BadInput(f"request {request_id} is {status}; a reply can be recorded once the "
+                       "request is sent (`draft-feedback list` shows where it stands)")
     data = read_input(source, "FILE")
-    outbox.get(request_id)
     text = reply_text(data, source)
     if not text.strip():
         raise BadInput(f"{source}: the reply is empty; nothing was recorded")
