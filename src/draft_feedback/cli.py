@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -15,7 +12,11 @@ import click
 from draft_feedback import __version__
 from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Failure
 
+# Every command pays for what this module imports, so json, pathlib and the rest are imported
+# where they are used (click itself brings datetime and typing).
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from draft_feedback.catalog import Catalog
     from draft_feedback.config import Config
     from draft_feedback.message import Rejection
@@ -892,6 +893,8 @@ def _smtp_user(app: App, user: str | None) -> str:
 
 
 def _print_json(value: Any) -> None:
+    import json
+
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
@@ -900,7 +903,8 @@ def _read_text(file: str, what: str) -> str:
         data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
     else:
         try:
-            data = Path(file).read_bytes()
+            with open(file, "rb") as handle:
+                data = handle.read()
         except OSError as exc:
             raise BadInput(f"{what}: cannot read {file}: {exc.strerror}") from None
     if isinstance(data, str):
@@ -960,6 +964,13 @@ def _next_step(record: Record) -> str:
     if record.status == "draft":
         if _has_errors(record):
             return f"Next: change the flagged wording with `draft-feedback edit {rid}`."
+        from draft_feedback.drafting import SIGNATURE_PLACEHOLDER
+
+        if SIGNATURE_PLACEHOLDER in record.body:
+            return (f"Next: sign it. `draft-feedback config init` writes a config; set your "
+                    f"sender name and address there, then replace {SIGNATURE_PLACEHOLDER} with "
+                    f"`draft-feedback edit {rid}` and queue it with `draft-feedback schedule "
+                    f"{rid}`.")
         return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
                 f"`draft-feedback edit {rid}` changes it.")
     if record.status == "scheduled":
