@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import pytest
 import time_machine
 from click.testing import Result
 
-from draft_feedback.cli import cli
+from draft_feedback.cli import LIST_PAGE, cli
 
 from conftest import PRIYA, write_config
 
@@ -426,3 +427,28 @@ def test_guided_flow_with_typed_answers(run: Run, config_file: Path) -> None:
     assert record["reflection"]["feedback-given"].startswith("They said")
     shown = run("show", "1", ok=True).stdout
     assert "Your reflection (private, never sent):" in shown
+
+
+def test_list_pages_the_newest_and_still_names_older_work(run: Run,
+                                                          private_paths: Path) -> None:
+    run(*BASE, ok=True)
+    db = sqlite3.connect(private_paths / "outbox.sqlite3")
+    columns = ", ".join(r[1] for r in db.execute("PRAGMA table_info(requests)") if r[1] != "id")
+    for _ in range(LIST_PAGE + 2):
+        db.execute(f"INSERT INTO requests ({columns}) SELECT {columns} FROM requests WHERE id = 1")
+    db.execute("UPDATE requests SET status = 'failed' WHERE id = 1")
+    db.commit()
+    db.close()
+    listing = run("list", ok=True).stdout.splitlines()
+    assert [line.split()[0] for line in listing[1:LIST_PAGE + 1]] == [
+        str(i) for i in range(4, LIST_PAGE + 4)]
+    # Off the page, the failed request still gets its hint; the footer says how to see more.
+    assert any(line.startswith("  1: ") and "retry 1" in line for line in listing)
+    assert listing[-1].startswith("3 older requests not shown; `draft-feedback list --all`")
+    page = run("list", "--json", ok=True)
+    assert len(json.loads(page.stdout)) == LIST_PAGE and "3 older" in page.stderr
+    assert len(json.loads(run("list", "--all", "--json", ok=True).stdout)) == LIST_PAGE + 3
+    assert [r["id"] for r in json.loads(run("list", "--limit", "2", "--json").stdout)] == [
+        LIST_PAGE + 2, LIST_PAGE + 3]
+    both = run("list", "--all", "--limit", "2")
+    assert both.exit_code == 2 and "choose one of --limit and --all" in both.stderr

@@ -6,6 +6,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -206,3 +207,54 @@ def test_list_pages_newest(outbox: Outbox) -> None:
         outbox.add(request())
     assert [r.id for r in outbox.records(limit=2)] == [4, 5]
     assert outbox.count() == 5 and outbox.count("draft") == 5
+
+
+def _plan(outbox: Outbox, call: Callable[[], object]) -> str:
+    """Return the query plans of the SELECTs that `call` runs on the outbox."""
+    conn = outbox.connect()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        call()
+    finally:
+        conn.set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert selects
+    return " | ".join(row[3] for sql in selects
+                      for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+
+
+@pytest.mark.parametrize(("name", "call", "expected"), [
+    ("due", lambda box: box.due(NOW), "requests_status_send_at (status=? AND send_at<?)"),
+    ("expire_claims", lambda box: box.expire_claims(NOW), "(status=?)"),
+    ("records by status", lambda box: box.records(status="sent", limit=51),
+     "requests_status_id (status=?)"),
+    ("newest records", lambda box: box.records(limit=51), "SCAN requests"),
+    ("needing_attention", lambda box: box.needing_attention(10), "requests_status_id"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_send_due_and_list_queries_search_an_index(outbox: Outbox, name: str,
+                                                    call: Callable[[Outbox], object],
+                                                    expected: str) -> None:
+    # The history only grows: what send-due and list read must not cost more as it does,
+    # so none of their queries sorts the table or reads it row by row to filter it.
+    for _ in range(3):
+        outbox.add(request())
+    plan = _plan(outbox, lambda: call(outbox))
+    assert expected in plan, plan
+    assert "TEMP B-TREE" not in plan or name == "needing_attention", plan
+    if "SCAN requests" in plan and "INDEX" not in plan:
+        assert name == "newest records", plan  # newest first by id, stopped by the LIMIT
+
+
+def test_sent_is_synced_by_the_next_claim_or_flush(outbox: Outbox) -> None:
+    first, second = outbox.add(request()), outbox.add(request(message_id="<2@example.com>"))
+    for record in (first, second):
+        outbox.schedule(record.id, NOW, False)
+    claim = outbox.claim(first.id, NOW, timedelta(minutes=3), b"x")
+    assert claim is not None and outbox.mark_sent(claim, NOW)
+    # Only the commit after the SMTP transaction skips its own sync; every other stays durable.
+    assert outbox.connect().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert outbox.claim(second.id, NOW, timedelta(minutes=3), b"x") is not None
+    outbox.flush()
+    assert outbox.get(first.id).status == "sent"
+    Outbox(outbox.home / "elsewhere").flush()  # nothing written yet: nothing to sync

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied")
+LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
 
 
 def utcnow() -> datetime:
@@ -481,23 +482,44 @@ def check(app: App, file: str, as_json: bool) -> None:
 @cli.command("list", context_settings=CONTEXT_SETTINGS)
 @click.option("--status", type=click.Choice(STATES), help="Only requests in this state.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Show only the newest N requests.")
+              help=f"Show the newest N requests (default {LIST_PAGE}).")
+@click.option("--all", "show_all", is_flag=True, help="Show every request, however many.")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON list.")
 @pass_app
-def list_(app: App, status: str | None, limit: int | None, as_json: bool) -> None:
+def list_(app: App, status: str | None, limit: int | None, show_all: bool,
+          as_json: bool) -> None:
     """Show the outbox: id, status, recipient, organisation, send time, subject.
+
+    The newest 50 requests, oldest first; interrupted and failed ones further back are
+    still named under "To do".
 
     \b
     Example:
       draft-feedback list --status scheduled
     """
+    if show_all and limit is not None:
+        raise click.UsageError("choose one of --limit and --all")
     outbox = app.outbox
     outbox.expire_claims(utcnow())
-    records = outbox.records(status=status, limit=limit)
+    page = None if show_all else (limit or LIST_PAGE)
+    # One row more than the page tells whether there are more, without counting every time.
+    records = outbox.records(status=status, limit=None if page is None else page + 1)
+    hidden = 0
+    if page is not None and len(records) > page:
+        records = records[1:]
+        hidden = outbox.count(status) - page
+    more = (f"{hidden:,} older request{'s' if hidden != 1 else ''} not shown; "
+            "`draft-feedback list --all` shows every one, `--limit N` the newest N.")
     if as_json:
         _print_json([r.to_json() for r in records])
+        if hidden:
+            click.echo(more, err=True)
         return
-    click.echo(_table(records, app))
+    older = [(i, s) for i, s in outbox.needing_attention(records[0].id)
+             if status in (None, s)] if hidden else []
+    click.echo(_table(records, app, older))
+    if hidden:
+        click.echo(more)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -986,7 +1008,7 @@ _HINTS = {
 }
 
 
-def _table(records: list[Record], app: App) -> str:
+def _table(records: list[Record], app: App, older: list[tuple[int, str]] | None = None) -> str:
     if not records:
         return "The outbox is empty. `draft-feedback new --help` shows how to draft a request."
     rows = [("ID", "STATUS", "SEND TIME", "TO", "ORG", "SUBJECT")]
@@ -997,8 +1019,9 @@ def _table(records: list[Record], app: App) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     out = ["  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row))
            for row in rows]
-    hints = [f"  {r.id}: {_HINTS[r.status].format(id=r.id)}" for r in records
-             if r.status in ("interrupted", "failed")]
+    attention = [*(older or []), *((r.id, r.status) for r in records
+                                    if r.status in ("interrupted", "failed"))]
+    hints = [f"  {i}: {_HINTS[s].format(id=i)}" for i, s in attention]
     if hints:
         out += ["", "To do:"] + hints
     return "\n".join(line.rstrip() for line in out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +71,8 @@ class Unreachable(Exception):
 
 
 def _describe(exc: BaseException) -> str:
+    import smtplib  # here and below, not at the top: a cron run with nothing due never needs it
+
     if isinstance(exc, smtplib.SMTPResponseException):
         raw: bytes | str = exc.smtp_error
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
@@ -88,6 +89,8 @@ def _describe(exc: BaseException) -> str:
 
 def open_connection(config: Config, password: str | None) -> Any:
     """Connect and log in with yagmail; raise AuthFailure or Unreachable."""
+    import smtplib
+
     import yagmail
 
     smtp = config.smtp
@@ -194,11 +197,14 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                 break
     finally:
         _close(client)
+        outbox.flush()
     return report
 
 
 def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
               clock: Callable[[], datetime]) -> Outcome | None:
+    import smtplib
+
     from draft_feedback.message import envelope
 
     now = clock()
@@ -248,6 +254,8 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
 
 def _refused(outbox: Outbox, claim: Claim, exc: Exception,
              clock: Callable[[], datetime]) -> Outcome:
+    import smtplib
+
     detail = _describe(exc)
     code = getattr(exc, "smtp_code", None)
     if code is None and isinstance(exc, smtplib.SMTPRecipientsRefused):
