@@ -14,7 +14,7 @@ from draft_feedback.config import Config, parse_config
 from draft_feedback.drafting import DraftInput, render
 from draft_feedback.errors import BadInput
 from draft_feedback.message import Address
-from draft_feedback.resources import builtin_dir
+from draft_feedback.resources import builtin_dir, load_yaml
 
 PRIYA = Address(name="Priya Shah", email="priya@example.com")
 BUILTIN_SCENARIOS = ("interview", "application", "promotion", "submission", "mentor")
@@ -300,3 +300,11 @@ def test_suggest_keeps_catalog_order(catalog: Catalog) -> None:
     order = [a.id for a in catalog.areas_for("interview")]
     assert found == sorted(found, key=order.index)
     assert {"interview-clarity", "interview-skill-gap"} <= set(found)
+
+
+@pytest.mark.parametrize("name", ["catalog.yaml", "tone_rules.yaml"])
+def test_shipped_yaml_reads_the_same_with_the_fast_loader(name: str) -> None:
+    import yaml
+
+    path = builtin_dir() / name
+    assert load_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from draft_feedback.config import Config
 from draft_feedback.errors import BadInput
-from draft_feedback.resources import builtin_dir
+from draft_feedback.resources import builtin_dir, load_yaml
 
 CATALOG_FILE = "catalog.yaml"
 THANK_YOU_TEMPLATE = "thank_you.txt.j2"
@@ -113,11 +113,8 @@ def _fold(text: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _builtin() -> dict[str, Any]:
-    import yaml
-
     path = builtin_dir() / CATALOG_FILE
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+    data = load_yaml(path)
     if not isinstance(data, dict):
         raise BadInput(f"{path}: the built-in catalog is damaged; reinstall draft-feedback")
     return data

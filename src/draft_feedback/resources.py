@@ -1,6 +1,7 @@
 """Where the built-in templates, catalog and tone rules live, installed or from a checkout."""
 
 from pathlib import Path
+from typing import Any
 
 
 def builtin_dir() -> Path:
@@ -20,3 +21,17 @@ def example_config() -> str:
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
     raise FileNotFoundError("config.example.yaml is missing; reinstall draft-feedback")
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse one of the package's own YAML files with the safe loader, in C where PyYAML has it.
+
+    The C loader builds the same plain data about ten times faster, which every `new` feels
+    at start-up. Only for the files shipped with draft-feedback: the user's config keeps
+    yaml.safe_load for its error marks.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=loader)
