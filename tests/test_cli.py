@@ -333,6 +333,10 @@ def test_check_file_and_missing_file(run: Run, tmp_path: Path) -> None:
     letter.write_text("Thanks so much.\nI know I'm a failure.\n")
     result = run("check", str(letter))
     assert result.exit_code in (0, 1) and "line 2" in result.stdout
+    huge = run("check", "-", input="x" * 1_000_001)
+    assert huge.exit_code == 2 and "standard input: 1,000,001 characters" in huge.stderr
+    binary = run("check", "-", input=b"\xff\xfe")
+    assert binary.exit_code == 2 and "not UTF-8 text" in binary.stderr
     missing = run("check", str(tmp_path / "nope.txt"))
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
 

@@ -920,21 +920,23 @@ def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+# An email is a few kilobytes; a megabyte of text to tone-check is a mistaken file.
+MAX_CHECK_CHARS = 1_000_000
+
+
 def _read_text(file: str, what: str) -> str:
-    if file == "-":
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-    else:
-        try:
-            with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise BadInput(f"{what}: cannot read {file}: {exc.strerror}") from None
-    if isinstance(data, str):
-        return data
+    from draft_feedback.workflow import read_input
+
+    data = read_input(file, what)
+    name = "standard input" if file == "-" else file
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadInput(f"{file}: not UTF-8 text") from None
+        raise BadInput(f"{name}: not UTF-8 text") from None
+    if len(text) > MAX_CHECK_CHARS:
+        raise BadInput(f"{name}: {len(text):,} characters is far longer than an email; check "
+                       "the email itself")
+    return text
 
 
 def _when(t: datetime | None, app: App) -> str:
