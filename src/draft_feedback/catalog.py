@@ -209,6 +209,11 @@ def load_catalog(config: Config) -> Catalog:
                              str(builtin_dir() / CATALOG_FILE))
                 raise BadInput(f"{where}: default area {area_id!r} is not a focus area of "
                                f"scenario {scenario.id!r}")
+    if config.defaults.scenario not in scenarios:
+        # Named here, so the error points at the config rather than at a --scenario not given.
+        raise BadInput(f"{config.source}: defaults.scenario: unknown scenario "
+                       f"{config.defaults.scenario!r}; choose one of "
+                       + ", ".join(sorted(scenarios)))
     automated = data.get("automated_senders") or {}
     return Catalog(
         scenarios=scenarios,

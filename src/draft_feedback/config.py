@@ -26,6 +26,7 @@ SECURITIES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 # A YAML alias can make a few lines expand into millions of nodes; a real config has a few hundred.
 MAX_NODES = 20_000
+MAX_TEXT_CHARS = 500  # one line of catalog text; a signature may be four times that
 
 
 def user_config_dir() -> Path:
@@ -206,10 +207,17 @@ def parse_yaml(text: str, source: str) -> Node:
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise BadInput(f"{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise BadInput(f"{source}: not valid YAML for a config: it nests lists or mappings "
+                       "too deeply") from None
     if root is None:
         return Node({}, 1)
     budget = [MAX_NODES]
-    return _convert(root, source, budget)
+    try:
+        return _convert(root, source, budget)
+    except RecursionError:
+        raise BadInput(f"{source}: not valid YAML for a config: it nests lists or mappings "
+                       "too deeply") from None
 
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in (
@@ -426,11 +434,20 @@ def _sender(top: _Reader) -> Sender | None:
             raise section.error(signature_node.line, "sender.signature", "expected text")
         signature = str(signature_node.raw if signature_node.raw is not None
                         else signature_node.value).strip("\n")
+        if len(signature) > MAX_TEXT_CHARS * 4:
+            raise section.error(signature_node.line, "sender.signature",
+                                f"{len(signature):,} characters is too long for a signature; "
+                                f"keep it to {MAX_TEXT_CHARS * 4} or fewer")
     return Sender(name=address.name, email=address.email, signature=signature)
 
 
 def _checked_address(section: _Reader, key: str, name: str, email: str) -> Address:
-    from draft_feedback.message import Address, check_header_value, parse_address
+    from draft_feedback.message import (
+        MAX_NAME_CHARS,
+        Address,
+        check_header_value,
+        parse_address,
+    )
 
     where = f"{section.source}:{section.node(key).line}: {section.prefix}{key}"
     try:
@@ -438,6 +455,13 @@ def _checked_address(section: _Reader, key: str, name: str, email: str) -> Addre
         parsed = parse_address(email, where)
     except BadInput as exc:
         raise BadInput(str(exc)) from None
+    shown = len(" ".join(clean_name.split()))  # as the From header will carry it
+    if shown > MAX_NAME_CHARS:
+        # Otherwise the request is stored and only its message, at send time, is refused.
+        line = section.node("name").line if section.has("name") else section.line
+        raise section.error(line, f"{section.prefix}name",
+                            f"the name is {shown} characters long; shorten it to "
+                            f"{MAX_NAME_CHARS} or fewer")
     return Address(clean_name or parsed.name, parsed.email)
 
 
@@ -569,6 +593,11 @@ def _line_text(section: _Reader, key: str) -> str | None:
     if value is not None and (not value or any(c in value for c in "\r\n\x00")):
         raise section.error(section.node(key).line, section.prefix + key,
                             "expected one line of text")
+    if value is not None and len(value) > MAX_TEXT_CHARS:
+        # A label or question goes into a short email; reported here, not as a huge render.
+        raise section.error(section.node(key).line, section.prefix + key,
+                            f"{len(value):,} characters is too long; keep it to "
+                            f"{MAX_TEXT_CHARS} or fewer")
     return value
 
 

@@ -277,6 +277,9 @@ def parse_at(text: str | None, config: Config, now: datetime) -> datetime | None
     return parse_when(text, config.timezone, option="--at", now=now, date_time=opening)
 
 
+MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
+
+
 def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime) -> Prepared:
     """Validate every option of `new` (and the .eml) before anything is stored."""
     from draft_feedback.message import Address, check_header_value, parse_address
@@ -307,6 +310,12 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
     questions = tuple(check_header_value(q, "--question") for q in options.questions)
     if any(not q for q in questions):
         raise BadInput("--question: a question is empty; write it out or leave the option off")
+    for option, value in (("--org", org), ("--role", role), ("--highlight", highlight),
+                          *(("--question", q) for q in questions)):
+        # Refused here, naming the option, rather than as an oversized template render later.
+        if len(value) > MAX_DETAIL_CHARS:
+            raise BadInput(f"{option}: {len(value):,} characters is too long for a short email; "
+                           f"keep it to {MAX_DETAIL_CHARS} or fewer")
     if options.rejected is not None:
         rejected_at = parse_when(options.rejected, config.timezone, option="--rejected",
                                  now=now, allow_future=False)
