@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,7 +43,7 @@ class Report:
 
 
 def lease_for(config: Config) -> timedelta:
-    """How long a claim is honoured: longer than any SMTP transaction can take."""
+    """How long a claim is honoured: longer than any SMTP transaction can take (time_limit)."""
     return timedelta(seconds=config.smtp.timeout * 3 + 60)
 
 
@@ -62,6 +63,33 @@ def due_now(outbox: Outbox, config: Config, now: datetime,
     return (ready[:limit] if limit is not None else ready), waiting
 
 
+@contextmanager
+def time_limit(seconds: float, what: str) -> Iterator[None]:
+    """End an SMTP exchange after `seconds` in all, from the main thread.
+
+    smtp.timeout bounds each read, so a server that trickles a byte at a time (a tarpit) would
+    otherwise hold a run, and its claim, for as long as it likes.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        # "timed out" is what _describe looks for once smtplib has wrapped this error.
+        raise TimeoutError(f"timed out: {what} took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class AuthFailure(Failure):
     """The server refused the login: stop, change nothing."""
 
@@ -76,10 +104,21 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         raw: bytes | str = exc.smtp_error
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        if exc.smtp_code == -1:  # smtplib's code for a line that is not an SMTP reply
+            return (f"the server's reply is not SMTP ({' '.join(text.split())[:80]!r}); check "
+                    "smtp.host and smtp.port")
         return f"{exc.smtp_code} {' '.join(text.split())}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()))
+        if code == -1:
+            return _describe(smtplib.SMTPResponseException(code, reply))
         return f"{code} {' '.join(reply.decode('utf-8', 'replace').split())}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib wraps a read timeout in this, and says "please run connect() first" for a
+        # connection the server already closed; neither wording helps the user.
+        if "timed out" in str(exc):
+            return "the mail server did not answer in time (smtp.timeout)"
+        return "the mail server closed the connection"
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "the mail server did not answer in time (smtp.timeout)"
     if isinstance(exc, OSError) and exc.strerror:
@@ -90,32 +129,58 @@ def _describe(exc: BaseException) -> str:
 def open_connection(config: Config, password: str | None) -> Any:
     """Connect and log in with yagmail; raise AuthFailure or Unreachable."""
     import smtplib
+    import ssl
 
     import yagmail
 
     smtp = config.smtp
     user = config.smtp_user or ""
+    # smtplib's own TLS context checks no certificate, so anyone between here and the server
+    # could read the password; the default context verifies the chain and the host name.
+    context = ssl.create_default_context()
+    tls: dict[str, Any] = {"context": context} if smtp.security == "ssl" else {}
+    starttls: bool | dict[str, Any] = smtp.security == "starttls"
+    if starttls and smtp.oauth2_file is None:  # yagmail's OAuth2 path takes only True
+        starttls = {"context": context}
     try:
-        client = yagmail.SMTP(
-            user=user,
-            password=password,
-            host=smtp.host,
-            port=smtp.port,
-            smtp_ssl=smtp.security == "ssl",
-            smtp_starttls=smtp.security == "starttls",
-            smtp_skip_login=not smtp.login and smtp.oauth2_file is None,
-            oauth2_file=smtp.oauth2_file,
-            soft_email_validation=False,
-            timeout=smtp.timeout,
-        )
-        client.login()
+        with time_limit(smtp.timeout * 2, "connecting and logging in"):
+            client = yagmail.SMTP(
+                user=user,
+                password=password,
+                host=smtp.host,
+                port=smtp.port,
+                smtp_ssl=smtp.security == "ssl",
+                smtp_starttls=starttls,
+                smtp_skip_login=not smtp.login and smtp.oauth2_file is None,
+                oauth2_file=smtp.oauth2_file,
+                soft_email_validation=False,
+                timeout=smtp.timeout,
+                **tls,
+            )
+            client.login()
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthFailure(f"the mail server {smtp.host} refused the login for {user}: "
                           f"{_describe(exc)}; {PASSWORD_HINT}") from None
     except smtplib.SMTPNotSupportedError as exc:
+        if "AUTH" in str(exc):
+            raise Failure(f"the mail server {smtp.host}:{smtp.port} does not offer a login "
+                          f"(SMTP AUTH) with smtp.security={smtp.security}; many servers offer "
+                          "it only after STARTTLS or on the SSL port, so check smtp.security and "
+                          "smtp.port, or set smtp.login: false for a relay that needs none"
+                          ) from None
         raise Failure(f"the mail server {smtp.host}:{smtp.port} does not offer what "
                       f"smtp.security={smtp.security} needs ({exc}); check smtp.security and "
                       "smtp.port in the config") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise Failure(f"the certificate of the mail server {smtp.host}:{smtp.port} could not be "
+                      f"verified ({exc.verify_message}); nothing was sent and no password was "
+                      "given to it; check that smtp.host is the name the server's certificate "
+                      "carries") from None
+    except ssl.SSLError as exc:
+        # Not a passing fault: TLS spoken to a plain port (or the reverse) fails every time.
+        raise Failure(f"TLS with the mail server {smtp.host}:{smtp.port} failed "
+                      f"({exc.reason or exc}); check smtp.security (ssl for port 465, starttls "
+                      "for 587) and smtp.port in the config") from None
     except smtplib.SMTPException as exc:
         if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 535:
             raise AuthFailure(f"the mail server refused the login: {_describe(exc)}; "
@@ -126,10 +191,11 @@ def open_connection(config: Config, password: str | None) -> Any:
     return client
 
 
-def _close(client: Any) -> None:
+def _close(client: Any, seconds: float) -> None:
     try:
-        client.close()
-    except Exception:  # noqa: BLE001 - the run is over; a rude QUIT changes nothing
+        with time_limit(seconds, "saying goodbye"):
+            client.close()
+    except Exception:  # noqa: BLE001 - the run is over; a rude or slow QUIT changes nothing
         pass
 
 
@@ -196,7 +262,7 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                 report.stopped = outcome.detail
                 break
     finally:
-        _close(client)
+        _close(client, config.smtp.timeout)
         outbox.flush()
     return report
 
@@ -226,7 +292,8 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
 
     conn.data = tracked_data
     try:
-        refused = conn.sendmail(sender, [recipient], eml, mail_options=options)
+        with time_limit(config.smtp.timeout * 2, "the SMTP transaction"):
+            refused = conn.sendmail(sender, [recipient], eml, mail_options=options)
     except smtplib.SMTPRecipientsRefused as exc:
         return _refused(outbox, claim, exc, clock)
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
@@ -260,9 +327,20 @@ def _refused(outbox: Outbox, claim: Claim, exc: Exception,
     code = getattr(exc, "smtp_code", None)
     if code is None and isinstance(exc, smtplib.SMTPRecipientsRefused):
         code = next(iter(exc.recipients.values()))[0]
-    if code is not None and 400 <= code < 500:
+    if code == 530:
+        # RFC 3207 and 4954: TLS or a login must come first. That is the config's doing, not
+        # this request's, so it is given back untouched and the run stops.
+        outbox.release(claim)
+        raise Failure(f"the mail server will not take mail without TLS or a login ({detail}); "
+                      "check smtp.security (starttls or ssl) and smtp.login in the config; no "
+                      "request was changed")
+    if code is None or not 500 <= code < 600:
+        # 4xx, and replies that are not SMTP at all, are passing faults: queued again.
         updated = outbox.mark_retry(claim, detail, clock() + backoff(claim.record.attempts))
-        return Outcome(claim.record.id, updated.status, detail)
+        # After 421 (closing) or a garbled reply the connection is no use for the next one.
+        closing = code is None or code == 421 or code < 400
+        return Outcome(claim.record.id, updated.status,
+                       f"connection: {detail}" if closing else detail)
     updated = outbox.mark_failed(claim, f"the server refused the message: {detail}")
     return Outcome(claim.record.id, updated.status, updated.last_error or detail)
 
