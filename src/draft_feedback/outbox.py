@@ -282,16 +282,22 @@ class Outbox:
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None)
+            self._conn = conn
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Read before writing anything: switching the journal mode rewrites the file's
+            # header, which another program's database, or a newer outbox, must never see.
+            self._refuse_foreign(conn)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
-            self._conn = conn
             self._migrate(conn)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise self._storage_error(exc) from None
+        except BaseException:
+            self.close()
+            raise
         return conn
 
     def _prepare_files(self) -> None:
@@ -320,31 +326,40 @@ class Outbox:
                            "choose another data folder with --home")
         if "locked" in text or "busy" in text:
             return Failure(f"{self.path}: the outbox is locked by another process (waited "
-                           f"{BUSY_TIMEOUT_MS // 1000} s); try again in a moment")
+                           f"{BUSY_TIMEOUT_MS / 1000:g} s); try again in a moment")
         if "readonly" in text or "unable to open" in text or "read-only" in text:
             return Failure(f"{self.path}: cannot write to the outbox ({text}); check the "
                            "permissions of the data folder, or choose another with --home")
         return Failure(f"{self.path}: outbox error: {text}")
 
+    def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
+        """Refuse, without writing, a database that is not an outbox this version can use."""
+        tables = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if SCHEMA_TABLE not in tables:
+            if tables:
+                raise Failure(
+                    f"{self.path}: an SQLite database of another program (tables: "
+                    f"{', '.join(sorted(tables))}); it was left untouched: move it aside or "
+                    "choose another data folder with --home")
+            return
+        done = {r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA_TABLE}")}
+        unknown = done - {name for name, _ in MIGRATIONS}
+        if unknown:
+            raise Failure(f"{self.path}: the outbox was written by a newer draft-feedback "
+                          f"(migration {sorted(unknown)[-1]}); it was left untouched: upgrade "
+                          "draft-feedback")
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            self._refuse_foreign(conn)  # again, now that no other process can change it
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             if SCHEMA_TABLE not in tables:
-                if tables:
-                    raise Failure(
-                        f"{self.path}: an SQLite database of another program (tables: "
-                        f"{', '.join(sorted(tables))}); it was left untouched: move it aside or "
-                        "choose another data folder with --home")
                 conn.execute(f"CREATE TABLE {SCHEMA_TABLE} (id INTEGER PRIMARY KEY, "
                              "name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)")
             done = {r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA_TABLE}")}
-            known = {name for name, _ in MIGRATIONS}
-            unknown = done - known
-            if unknown:
-                raise Failure(f"{self.path}: the outbox was written by a newer draft-feedback "
-                              f"(migration {sorted(unknown)[-1]}); upgrade draft-feedback")
             for number, (name, sql) in enumerate(MIGRATIONS, start=1):
                 if name in done:
                     continue
