@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
-import signal
-import threading
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from draft_feedback.catalog import THANK_YOU_TEMPLATE, Catalog, Scenario
 from draft_feedback.config import Config
+from draft_feedback.deadline import deadline
 from draft_feedback.errors import BadInput
 from draft_feedback.resources import builtin_dir
 
@@ -211,7 +208,7 @@ def _run(template: Any, ctx: dict[str, Any], label: str) -> str:
     parts: list[str] = []
     size = 0
     try:
-        with _deadline(MAX_RENDER_SECONDS):
+        with deadline(MAX_RENDER_SECONDS, _Timeout):
             for chunk in template.generate(**ctx):
                 size += len(chunk)
                 if size > MAX_OUTPUT_CHARS:
@@ -227,25 +224,6 @@ def _run(template: Any, ctx: dict[str, Any], label: str) -> str:
 
 class _Timeout(Exception):
     pass
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """Stop a template that loops without end; only possible from the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise _Timeout()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _template_error(exc: BaseException, label: str) -> BadInput:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,31 +63,17 @@ def due_now(outbox: Outbox, config: Config, now: datetime,
     return (ready[:limit] if limit is not None else ready), waiting
 
 
-@contextmanager
-def time_limit(seconds: float, what: str) -> Iterator[None]:
+def time_limit(seconds: float, what: str) -> AbstractContextManager[None]:
     """End an SMTP exchange after `seconds` in all, from the main thread.
 
     smtp.timeout bounds each read, so a server that trickles a byte at a time (a tarpit) would
     otherwise hold a run, and its claim, for as long as it likes.
     """
-    import signal
-    import threading
+    from draft_feedback.deadline import deadline
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        # "timed out" is what _describe looks for once smtplib has wrapped this error.
-        raise TimeoutError(f"timed out: {what} took more than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    # "timed out" is what _describe looks for once smtplib has wrapped this error.
+    return deadline(seconds, lambda: TimeoutError(
+        f"timed out: {what} took more than {seconds:g} s"))
 
 
 class AuthFailure(Failure):
