@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from draft_feedback.config import Config
 from draft_feedback.errors import BadInput
@@ -111,6 +111,24 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+SCENARIO_FIELDS = ("label", "description", "template", "subject", "default_areas",
+                   "cooling_off_hours", "thank_you_only")
+AREA_FIELDS = ("label", "question", "scenarios", "keywords")
+T = TypeVar("T", Scenario, FocusArea)
+
+
+def _merged(base: T, override: Any, fields: tuple[str, ...]) -> T:
+    """Return `base` with every field the override sets (None keeps the built-in value)."""
+    changes = {f: getattr(override, f) for f in fields if getattr(override, f) is not None}
+    return replace(base, **changes)
+
+
+def _require(override: Any, fields: tuple[str, ...], what: str) -> None:
+    missing = [f for f in fields if getattr(override, f) is None]
+    if missing:
+        raise BadInput(f"{override.where}: {what} needs " + ", ".join(missing))
+
+
 @functools.lru_cache(maxsize=4)
 def _builtin() -> dict[str, Any]:
     path = builtin_dir() / CATALOG_FILE
@@ -147,56 +165,15 @@ def load_catalog(config: Config) -> Catalog:
         for aid, a in data["focus_areas"].items()
     }
     for so in config.scenarios:
-        if so.id in scenarios:
-            old = scenarios[so.id]
-            scenarios[so.id] = replace(
-                old,
-                label=so.label or old.label,
-                description=so.description or old.description,
-                template=so.template or old.template,
-                subject=so.subject or old.subject,
-                default_areas=so.default_areas if so.default_areas is not None
-                else old.default_areas,
-                cooling_off_hours=so.cooling_off_hours if so.cooling_off_hours is not None
-                else old.cooling_off_hours,
-                thank_you_only=so.thank_you_only if so.thank_you_only is not None
-                else old.thank_you_only,
-            )
-        else:
-            missing = [k for k in ("label", "template", "subject") if getattr(so, k) is None]
-            if missing:
-                raise BadInput(f"{so.where}: a new scenario needs " + ", ".join(missing))
-            scenarios[so.id] = Scenario(
-                id=so.id,
-                label=so.label or so.id,
-                description=so.description or "",
-                template=so.template or "",
-                subject=so.subject or "",
-                default_areas=so.default_areas or (),
-                cooling_off_hours=so.cooling_off_hours,
-                thank_you_only=bool(so.thank_you_only),
-            )
+        if so.id not in scenarios:
+            _require(so, ("label", "template", "subject"), "a new scenario")
+        base = scenarios.get(so.id) or Scenario(so.id, so.id, "", "", "")
+        scenarios[so.id] = _merged(base, so, SCENARIO_FIELDS)
     for ao in config.focus_areas:
-        if ao.id in areas:
-            old_area = areas[ao.id]
-            areas[ao.id] = replace(
-                old_area,
-                label=ao.label or old_area.label,
-                question=ao.question or old_area.question,
-                scenarios=ao.scenarios if ao.scenarios is not None else old_area.scenarios,
-                keywords=ao.keywords if ao.keywords is not None else old_area.keywords,
-            )
-        else:
-            missing = [k for k in ("label", "question", "scenarios") if getattr(ao, k) is None]
-            if missing:
-                raise BadInput(f"{ao.where}: a new focus area needs " + ", ".join(missing))
-            areas[ao.id] = FocusArea(
-                id=ao.id,
-                label=ao.label or ao.id,
-                question=ao.question or "",
-                scenarios=ao.scenarios or (),
-                keywords=ao.keywords or (),
-            )
+        if ao.id not in areas:
+            _require(ao, ("label", "question", "scenarios"), "a new focus area")
+        area_base = areas.get(ao.id) or FocusArea(ao.id, ao.id, "", ())
+        areas[ao.id] = _merged(area_base, ao, AREA_FIELDS)
     for ao in config.focus_areas:
         unknown = [s for s in areas[ao.id].scenarios if s not in scenarios]
         if unknown:
