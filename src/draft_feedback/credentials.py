@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from draft_feedback.config import PASSWORD_ENV
 from draft_feedback.errors import Failure
@@ -25,17 +27,12 @@ def get_password(user: str) -> str:
     if from_env:
         return from_env
     import keyring
-    from keyring.errors import KeyringError, NoKeyringError
 
-    try:
+    with _keyring_errors(user):
         for service in (SERVICE, YAGMAIL_SERVICE):
             password = keyring.get_password(service, user)
             if password:
                 return password
-    except NoKeyringError as exc:
-        raise _no_backend(user, str(exc) or "no backend") from None
-    except KeyringError as exc:
-        raise _no_backend(user, str(exc) or type(exc).__name__) from None
     raise Failure(
         f"no SMTP password stored for {user}; run `draft-feedback login` to keep it in the "
         f"system keyring, or set {PASSWORD_ENV}"
@@ -45,15 +42,10 @@ def get_password(user: str) -> str:
 def store_password(user: str, password: str) -> None:
     """Keep the password in the keyring, then read it back (some backends drop it silently)."""
     import keyring
-    from keyring.errors import KeyringError, NoKeyringError
 
-    try:
+    with _keyring_errors(user):
         keyring.set_password(SERVICE, user, password)
         stored = keyring.get_password(SERVICE, user)
-    except NoKeyringError as exc:
-        raise _no_backend(user, str(exc) or "no backend") from None
-    except KeyringError as exc:
-        raise _no_backend(user, str(exc) or type(exc).__name__) from None
     if stored != password:
         raise _no_backend(user, "the keyring did not keep the password")
 
@@ -61,14 +53,22 @@ def store_password(user: str, password: str) -> None:
 def delete_password(user: str) -> bool:
     """Remove our keyring entry; False if there was none."""
     import keyring
-    from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
+    from keyring.errors import PasswordDeleteError
+
+    with _keyring_errors(user):
+        try:
+            keyring.delete_password(SERVICE, user)
+        except PasswordDeleteError:
+            return False
+    return True
+
+
+@contextmanager
+def _keyring_errors(user: str) -> Iterator[None]:
+    """Turn any keyring failure (NoKeyringError included) into the message naming the variable."""
+    from keyring.errors import KeyringError
 
     try:
-        keyring.delete_password(SERVICE, user)
-    except PasswordDeleteError:
-        return False
-    except NoKeyringError as exc:
-        raise _no_backend(user, str(exc) or "no backend") from None
+        yield
     except KeyringError as exc:
         raise _no_backend(user, str(exc) or type(exc).__name__) from None
-    return True
