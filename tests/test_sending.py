@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import keyring
 import pytest
@@ -114,6 +116,13 @@ def test_temporary_refusal_keeps_the_request_queued(run: Run, configured: SMTPSe
     assert after["status"] == "scheduled"
     assert after["attempts"] == 1
     assert after["last_error"] == "451 4.3.0 Mailbox busy, try later"
+    # list shows when the next try is due (5 minutes on), not the original send time.
+    row = next(line for line in run("list", ok=True).stdout.splitlines()
+               if line.startswith(f"{record['id']} "))
+    shown = datetime.strptime(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row).group(),
+                              "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("Europe/Berlin"))
+    first = datetime.fromisoformat(after["send_at"])
+    assert timedelta(minutes=4) <= shown - first <= timedelta(minutes=6), row
     # The backoff keeps the next run from trying again at once.
     configured.behaviour.data_reply = None
     assert "0 sent" in run("send-due").stdout

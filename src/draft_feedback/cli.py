@@ -1015,7 +1015,10 @@ def _table(records: list[Record], app: App, older: list[tuple[int, str]] | None 
         return "The outbox is empty. `draft-feedback new --help` shows how to draft a request."
     rows = [("ID", "STATUS", "SEND TIME", "TO", "ORG", "SUBJECT")]
     for r in records:
-        when = r.sent_at if r.sent_at else r.send_at
+        # A request backing off after a failed try goes at its next try, not its first time.
+        retry_later = r.status == "scheduled" and r.next_try_at is not None and (
+            r.send_at is None or r.next_try_at > r.send_at)
+        when = r.sent_at or (r.next_try_at if retry_later else r.send_at)
         rows.append((str(r.id), r.status, _when(when, app) if when else "-",
                      _clip(r.to, 36), _clip(r.org or "-", 20), _clip(r.subject, 50)))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
