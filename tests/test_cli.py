@@ -456,3 +456,22 @@ def test_list_pages_the_newest_and_still_names_older_work(run: Run,
         LIST_PAGE + 2, LIST_PAGE + 3]
     both = run("list", "--all", "--limit", "2")
     assert both.exit_code == 2 and "choose one of --limit and --all" in both.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "scenario", "earliest"),
+    [
+        ("", "interview", "2026-11-22T16:00:00+01:00"),  # the global 48 hours
+        ("cooling_off: {hours: 96}\n", "interview", "2026-11-24T16:00:00+01:00"),
+        ("scenarios:\n  interview: {cooling_off_hours: 30}\n", "interview",
+         "2026-11-21T22:00:00+01:00"),  # the user's own setting for the scenario wins
+        ("", "promotion", "2026-11-23T16:00:00+01:00"),  # built-in: 72 hours for a promotion
+        ("cooling_off: {hours: 96}\n", "promotion", "2026-11-24T16:00:00+01:00"),
+    ],
+)
+def test_cooling_off_per_scenario(run: Run, tmp_path: Path, config: str, scenario: str,
+                                  earliest: str) -> None:
+    write_config(tmp_path / "config.yaml", extra=config)
+    record = json.loads(run("new", "--to", PRIYA, "-s", scenario, "--rejected",
+                            "2026-11-20T16:00", "--json", ok=True).stdout)
+    assert record["earliest_send_at"] == earliest

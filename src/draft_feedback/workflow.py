@@ -58,7 +58,10 @@ def has_errors(findings: Sequence[dict[str, Any]]) -> bool:
 
 
 def cooling_off_hours(config: Config, catalog: Catalog, scenario: str) -> int:
-    """Return the cooling-off of a scenario: its own, else the global one."""
+    """Return a scenario's cooling-off: the config's for it, else max(built-in's, global)."""
+    for override in config.scenarios:
+        if override.id == scenario and override.cooling_off_hours is not None:
+            return override.cooling_off_hours  # the user chose it for this scenario
     own = catalog.scenario(scenario).cooling_off_hours
     return max(own, config.cooling_off_hours) if own else config.cooling_off_hours
 
