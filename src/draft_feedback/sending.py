@@ -24,6 +24,7 @@ class Outcome:
     id: int
     status: str
     detail: str = ""
+    connection_lost: bool = False  # the run cannot go on with this connection
 
 
 @dataclass
@@ -244,7 +245,7 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
             if outcome is None:
                 continue
             report.outcomes.append(outcome)
-            if outcome.status in ("interrupted",) or outcome.detail.startswith("connection:"):
+            if outcome.status == "interrupted" or outcome.connection_lost:
                 report.stopped = outcome.detail
                 break
     finally:
@@ -280,9 +281,8 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
     try:
         with time_limit(config.smtp.timeout * 2, "the SMTP transaction"):
             refused = conn.sendmail(sender, [recipient], eml, mail_options=options)
-    except smtplib.SMTPRecipientsRefused as exc:
-        return _refused(outbox, claim, exc, clock)
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+            smtplib.SMTPDataError) as exc:
         return _refused(outbox, claim, exc, clock)
     except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:
         detail = _describe(exc)
@@ -293,7 +293,7 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
                        "check your Sent folder or the recipient before `retry`")
             return Outcome(record.id, "interrupted", detail)
         updated = outbox.mark_retry(claim, detail, now + backoff(claim.record.attempts))
-        return Outcome(record.id, updated.status, f"connection: {detail}")
+        return Outcome(record.id, updated.status, detail, connection_lost=True)
     finally:
         conn.data = original_data
     if refused:
@@ -325,8 +325,7 @@ def _refused(outbox: Outbox, claim: Claim, exc: Exception,
         updated = outbox.mark_retry(claim, detail, clock() + backoff(claim.record.attempts))
         # After 421 (closing) or a garbled reply the connection is no use for the next one.
         closing = code is None or code == 421 or code < 400
-        return Outcome(claim.record.id, updated.status,
-                       f"connection: {detail}" if closing else detail)
+        return Outcome(claim.record.id, updated.status, detail, connection_lost=closing)
     updated = outbox.mark_failed(claim, f"the server refused the message: {detail}")
     return Outcome(claim.record.id, updated.status, updated.last_error or detail)
 
