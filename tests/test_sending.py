@@ -272,3 +272,22 @@ def test_password_is_in_no_file_of_the_data_folder(run: Run, with_login: SMTPSer
     for path in list(private_paths.rglob("*")) + [tmp_path / "config.yaml"]:
         if path.is_file():
             assert b"app-password-123" not in path.read_bytes(), path
+
+
+def test_worker_reports_a_run_it_could_not_do(run: Run, with_login: SMTPServer) -> None:
+    import os
+    import signal
+    import threading
+
+    queue(run)
+    # No password stored: each tick fails; the worker must say why instead of looping quietly.
+    stopper = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    stopper.start()
+    try:
+        result = run("worker", "--interval", "1")
+    finally:
+        stopper.cancel()
+    assert result.exit_code == 1
+    assert "no SMTP password stored for alex@example.com" in result.stderr
+    assert "Worker stopped." in result.stdout
+    assert with_login.received == []

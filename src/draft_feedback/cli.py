@@ -720,7 +720,8 @@ def worker(app: App, interval: float) -> None:
     click.echo(f"Sending due requests every {interval:g} s; Ctrl-C or SIGTERM stops after the "
                "message in flight.")
     code = run_worker(app.outbox, app.config, clock=utcnow, interval=interval,
-                      on_report=lambda report: _print_report(report, app))
+                      on_report=lambda report: _print_report(report, app),
+                      on_error=lambda message: click.echo(f"Error: {message}", err=True))
     click.echo("Worker stopped.")
     sys.exit(code)
 

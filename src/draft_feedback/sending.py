@@ -331,7 +331,8 @@ def _refused(outbox: Outbox, claim: Claim, exc: Exception,
 
 
 def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
-               interval: float, on_report: Callable[[Report], None]) -> int:
+               interval: float, on_report: Callable[[Report], None],
+               on_error: Callable[[str], None]) -> int:
     """Run send_due every `interval` seconds until SIGINT/SIGTERM; finish the message in flight."""
     import signal
     import threading
@@ -353,7 +354,7 @@ def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
             except Failure as exc:
                 # A passing fault (locked outbox, missing password) must not end the worker
                 # silently; it is reported and tried again at the next tick.
-                on_report(Report(stopped=str(exc)))
+                on_error(str(exc))
                 failed = True
             else:
                 if report.outcomes or report.interrupted_before or report.stopped:
