@@ -161,7 +161,7 @@ class Record:
     @property
     def to(self) -> str:
         """Return the recipient as 'Name <addr>'."""
-        from draft_feedback.message import Address
+        from draft_feedback.addresses import Address
 
         return Address(self.to_name, self.to_addr).formatted()
 
