@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -11,8 +12,23 @@ from draft_feedback import terminal
 from draft_feedback.errors import BadInput
 
 if TYPE_CHECKING:
-    from draft_feedback.cli import App
-    from draft_feedback.workflow import Catalog, NewOptions, Record, Rejection
+    from draft_feedback.workflow import Catalog, Config, NewOptions, Outbox, Record, Rejection
+
+
+class App(Protocol):
+    """What the flow needs from the command line: the opened parts and the one clock."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def now(self) -> datetime: ...
+
 
 EDIT_HELP = "# Lines starting with # are ignored. Keep the Subject: line and one blank line.\n"
 
