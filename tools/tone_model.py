@@ -328,10 +328,13 @@ def command_crossval(args: argparse.Namespace) -> None:
 
 
 def command_train(args: argparse.Namespace) -> None:
-    folds, seed = crossval()
-    threshold = choose_threshold(folds)
-    print(f"threshold from the held-out folds: {threshold}")
-    print(report_folds(folds, threshold))
+    if args.threshold is None:
+        folds, seed = crossval()
+        threshold = choose_threshold(folds)
+        print(f"threshold from the held-out folds: {threshold}", flush=True)
+        print(report_folds(folds, threshold), flush=True)
+    else:
+        seed, threshold = load_seed(), args.threshold
     training = [s for w, ss in writers().items() if w not in HELD_OUT for s in ss] + seed
     model = with_threshold(train(training), threshold)
     learned.dump(model, Path(args.out))
@@ -374,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.set_defaults(run=command_crossval)
     p = sub_parsers.add_parser("train", help="train and write the shipped weights")
     p.add_argument("--out", default=str(learned.MODEL_FILE))
+    p.add_argument("--threshold", type=float, default=None,
+                   help="use this threshold (from an earlier crossval) instead of running one")
     p.set_defaults(run=command_train)
     p = sub_parsers.add_parser("evaluate", help="measure the shipped check on corpus files")
     p.add_argument("files", nargs="+")

@@ -121,7 +121,7 @@ def features(sentence: str) -> set[str]:
     words = [t for t in tokens if t not in ("!", "?")]
     out: set[str] = set()
     padded = ["<s>", *words, "</s>"]
-    for i, word in enumerate(words):
+    for word in words:
         out.add("w:" + word)
         if len(word) > 2:
             marked = f"<{word}>"

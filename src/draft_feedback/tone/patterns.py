@@ -125,8 +125,8 @@ def _code(source: str) -> tuple[Any, ...] | None:
         indexgroup = [None] * parsed.state.groups
         for name, index in groupindex.items():
             indexgroup[index] = name
-        return (int(FLAGS | parsed.state.flags), [int(c) for c in code], parsed.state.groups - 1, groupindex,
-                tuple(indexgroup))
+        return (int(FLAGS | parsed.state.flags), [int(c) for c in code],
+                parsed.state.groups - 1, groupindex, tuple(indexgroup))
     except Exception:  # noqa: BLE001 - another engine: compile every run instead
         return None
 
@@ -135,7 +135,7 @@ def _from_code(source: str, stored: tuple[Any, ...]) -> re.Pattern[str]:
     import _sre
 
     flags, code, groups, groupindex, indexgroup = stored
-    return _sre.compile(source, flags, code, groups, groupindex, indexgroup)  # type: ignore
+    return _sre.compile(source, flags, code, groups, groupindex, indexgroup)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from draft_feedback.errors import BadInput, Failure
-from draft_feedback.resources import builtin_dir, load_yaml
+from draft_feedback.resources import builtin_dir
 
 RULES_FILE = "tone_rules.yaml"
 SEVERITIES = ("error", "warning")
