@@ -209,6 +209,22 @@ TRANSACTION_FAULTS = [
                  id="silent-after-data"),
     pytest.param({}, {"DOT": 0.3}, "interrupted", None, "did not answer in time",
                  id="tarpit-after-data"),
+    # After the message went out, anything but a clean 2xx/4xx/5xx means it may have arrived.
+    pytest.param({"DOT": "hello there"}, {}, "interrupted", None, "reply is not SMTP",
+                 id="garbage-after-data"),
+    pytest.param({"DOT": "HTTP/1.1 200 OK"}, {}, "interrupted", None, "reply is not SMTP",
+                 id="http-after-data"),
+    pytest.param({"DOT": "354 go ahead"}, {}, "interrupted", None, "354 go ahead",
+                 id="3xx-after-data"),
+    pytest.param({"DOT": "999 who knows"}, {}, "interrupted", None, "999 who knows",
+                 id="out-of-range-code-after-data"),
+    pytest.param({"DOT": "x" * 10_000}, {}, "interrupted", None, "Line too long",
+                 id="over-long-reply-after-data"),
+    # Before the message went out nothing can have arrived: queued again.
+    pytest.param({"DATA": "hello there"}, {}, "scheduled", None, "reply is not SMTP",
+                 id="garbage-instead-of-354"),
+    pytest.param({"DATA": DROP}, {}, "scheduled", None, "closed the connection",
+                 id="hangs-up-instead-of-354"),
 ]
 
 
@@ -241,8 +257,20 @@ def test_a_fault_in_one_transaction(run: Run, faulty: Start, replies: dict[str, 
         assert "1 sent" in run("send-due", ok=True).stdout
         assert [m.rcpt_tos for m in server.accepted] == [["p1@example.com"]]
         assert "0 sent" in run("send-due", ok=True).stdout
+        # The server saw the first message's bytes once, never twice.
+        assert [m.rcpt_tos for m in server.messages].count(["p0@example.com"]) <= 1
         assert json.loads(run("show", str(one), "--json", ok=True).stdout)["status"] == (
             "interrupted")
+
+
+def test_any_2xx_after_data_is_a_send(run: Run, faulty: Start) -> None:
+    server = faulty(Script(replies={"DOT": "251 2.0.0 queued as 7F3A"}))
+    queue(run)
+    result, _ = send_due(run)
+    assert result.exit_code == 0, result.output
+    assert "2 sent" in result.stdout
+    assert [r["status"] for r in records(run)] == ["sent", "sent"]
+    assert len(server.accepted) == 2
 
 
 def test_the_default_timeout_is_60_seconds_and_a_claim_outlives_the_time_limit() -> None:

@@ -270,32 +270,35 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
     recipient = envelope(record.to_addr)
     options = [] if (sender + recipient).isascii() else ["SMTPUTF8"]
     conn = client.smtp
-    phase = {"data": False}
-    original_data = conn.data
+    # "sent" turns true once the bytes of the message start to go out after the 354: from then
+    # on the server may hold the whole message, and only a clean reply says what became of it.
+    phase = {"data": False, "sent": False}
+    original_data, original_send = conn.data, conn.send
 
     def tracked_data(msg: Any) -> Any:
         phase["data"] = True
         return original_data(msg)
 
-    conn.data = tracked_data
+    def tracked_send(chunk: Any) -> Any:
+        if phase["data"] and isinstance(chunk, bytes):  # the DATA command itself is text
+            phase["sent"] = True
+        return original_send(chunk)
+
+    conn.data, conn.send = tracked_data, tracked_send
     try:
         with time_limit(config.smtp.timeout * 2, "the SMTP transaction"):
             refused = conn.sendmail(sender, [recipient], eml, mail_options=options)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-            smtplib.SMTPDataError) as exc:
-        return _refused(outbox, claim, exc, clock)
-    except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:
+    except (smtplib.SMTPException, OSError) as exc:
+        if phase["sent"]:
+            return _after_data(outbox, claim, exc, clock)
+        if isinstance(exc, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                            smtplib.SMTPDataError)):
+            return _refused(outbox, claim, exc, clock)
         detail = _describe(exc)
-        if phase["data"]:
-            # RFC 1047: the server may have taken the message before the line dropped.
-            outbox.mark_interrupted(
-                claim, f"the connection broke after the message was handed over ({detail}); "
-                       "check your Sent folder or the recipient before `retry`")
-            return Outcome(record.id, "interrupted", detail)
         updated = outbox.mark_retry(claim, detail, now + backoff(claim.record.attempts))
         return Outcome(record.id, updated.status, detail, connection_lost=True)
     finally:
-        conn.data = original_data
+        conn.data, conn.send = original_data, original_send
     if refused:
         updated = outbox.mark_failed(claim, "the server refused the recipient: " + "; ".join(
             f"{code} {text.decode('utf-8', 'replace')}" for code, text in refused.values()))
@@ -303,6 +306,28 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
     if not outbox.mark_sent(claim, clock()):
         return Outcome(record.id, "sent", "sent, but the claim had expired meanwhile")
     return Outcome(record.id, "sent")
+
+
+def _after_data(outbox: Outbox, claim: Claim, exc: Exception,
+                clock: Callable[[], datetime]) -> Outcome:
+    """The message went out; only a clean 2xx, 4xx or 5xx reply to it says what became of it."""
+    import smtplib
+
+    code = exc.smtp_code if isinstance(exc, smtplib.SMTPDataError) else None
+    if code is not None and 200 <= code < 300:
+        # smtplib wants 250 exactly; any 2xx is the server saying it took the message.
+        if not outbox.mark_sent(claim, clock()):
+            return Outcome(claim.record.id, "sent", "sent, but the claim had expired meanwhile")
+        return Outcome(claim.record.id, "sent")
+    if code is not None and 400 <= code < 600:
+        return _refused(outbox, claim, exc, clock)
+    # Garbage, a dropped line, a timeout, an over-long or 1xx/3xx reply: RFC 1047, the server
+    # may have taken the message. Never sent again on its own.
+    detail = _describe(exc)
+    outbox.mark_interrupted(
+        claim, f"no clean answer after the message was handed over ({detail}); it may have "
+               "arrived: check your Sent folder or the recipient before `retry`")
+    return Outcome(claim.record.id, "interrupted", detail)
 
 
 def _refused(outbox: Outbox, claim: Claim, exc: Exception,
