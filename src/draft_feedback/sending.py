@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from draft_feedback.config import Config
@@ -127,11 +128,22 @@ def open_connection(config: Config, password: str | None) -> Any:
     context = ssl.create_default_context()
     tls: dict[str, Any] = {"context": context} if smtp.security == "ssl" else {}
     starttls: bool | dict[str, Any] = smtp.security == "starttls"
-    if starttls and smtp.oauth2_file is None:  # yagmail's OAuth2 path takes only True
+    factory: Any = yagmail.SMTP
+    if smtp.oauth2_file is not None:
+        if smtp.security == "none" and not _loopback(smtp.host):
+            raise Failure(f"smtp.oauth2_file with smtp.security: none would send the token to "
+                          f"{smtp.host} unencrypted; set smtp.security to starttls or ssl")
+        check_oauth2_file(smtp.oauth2_file)
+        # yagmail's OAuth2 login calls starttls() with no context, which verifies nothing and
+        # would hand the bearer token to anyone in between. The connection it opens is ours:
+        # it has done STARTTLS with the verifying context before yagmail sees it.
+        factory = _verified_oauth2_client(yagmail.SMTP, context, smtp.security)
+        starttls = False
+    elif starttls:
         starttls = {"context": context}
     try:
         with time_limit(smtp.timeout * 2, "connecting and logging in"):
-            client = yagmail.SMTP(
+            client = factory(
                 user=user,
                 password=password,
                 host=smtp.host,
@@ -174,8 +186,79 @@ def open_connection(config: Config, password: str | None) -> Any:
                               f"{PASSWORD_HINT}") from None
         raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
     except (OSError, ValueError) as exc:
+        from urllib.error import HTTPError
+
+        if isinstance(exc, HTTPError) and smtp.oauth2_file is not None:
+            raise AuthFailure(f"Google refused the refresh token in {smtp.oauth2_file} "
+                              f"(HTTP {exc.code}); create the file again (see "
+                              "smtp.oauth2_file in the README)") from None
         raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
     return client
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() in ("localhost", "localhost.")
+
+
+OAUTH2_KEYS = ("google_client_id", "google_client_secret", "google_refresh_token")
+
+
+def check_oauth2_file(path: str) -> None:
+    """Refuse an OAuth2 file yagmail would complete by asking questions on the terminal."""
+    import json
+
+    fix = ("create it once on a terminal with yagmail's setup: python -c \"import yagmail; "
+           f"yagmail.SMTP('you@gmail.com', oauth2_file='{path}')\"")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Failure(f"{path}: smtp.oauth2_file does not exist; {fix}") from None
+    except (OSError, ValueError) as exc:
+        raise Failure(f"{path}: smtp.oauth2_file cannot be read "
+                      f"({getattr(exc, 'strerror', None) or 'not JSON'}); {fix}") from None
+    if not isinstance(data, dict) or "installed" in data or any(
+            not isinstance(data.get(k), str) or not data[k] for k in OAUTH2_KEYS):
+        raise Failure(f"{path}: smtp.oauth2_file is not a finished OAuth2 file (it needs "
+                      f"{', '.join(OAUTH2_KEYS)}); {fix}")
+
+
+def _verified_oauth2_client(base: Any, context: Any, security: str) -> Any:
+    """yagmail's client, opening a connection that verified the server before any token."""
+    import smtplib
+
+    class Checked:
+        def docmd(self, cmd: str, args: str = "") -> tuple[int, bytes]:
+            code, reply = super().docmd(cmd, args)  # type: ignore[misc]
+            # yagmail sends AUTH XOAUTH2 with docmd, which raises nothing on a refusal.
+            if cmd.upper() == "AUTH" and code != 235:
+                raise smtplib.SMTPAuthenticationError(code, reply)
+            return code, reply
+
+    class StartTLS(Checked, smtplib.SMTP):
+        def __init__(self, host: str, port: Any, **kwargs: Any) -> None:
+            super().__init__(host, int(port), **kwargs)
+            self.ehlo()
+            self.starttls(context=context)
+
+    class ImplicitTLS(Checked, smtplib.SMTP_SSL):
+        pass
+
+    class Plain(Checked, smtplib.SMTP):
+        pass
+
+    chosen = {"starttls": StartTLS, "ssl": ImplicitTLS}.get(security, Plain)
+
+    class Client(base):
+        @property
+        def connection(self) -> Any:
+            return chosen
+
+    return Client
 
 
 def _close(client: Any, seconds: float) -> None:
