@@ -305,18 +305,51 @@ class Outbox:
             if not self.home.exists():
                 self.home.mkdir(mode=0o700, parents=True)
                 os.chmod(self.home, 0o700)
-            if not self.path.exists():
+            self._refuse_shared(self.home, "data folder")
+            if not self.path.exists() and not self.path.is_symlink():
                 # Create the file ourselves so that it is 0600 from its first byte;
                 # SQLite gives the -wal and -shm files the same mode.
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY
+                             | getattr(os, "O_NOFOLLOW", 0), 0o600)
                 os.close(fd)
         except FileExistsError:
             pass
         except OSError as exc:
             raise Failure(f"{self.path}: cannot create the outbox: {exc.strerror}; check that "
                           "the data folder is writable, or choose another with --home") from None
+        if self.path.is_symlink():
+            raise Failure(f"{self.path}: the outbox is a symbolic link; whoever controls where "
+                          "it points controls what send-due sends; move it aside and put the "
+                          "file itself there, or choose another data folder with --home")
         if self.path.is_dir():
             raise Failure(f"{self.path}: is a folder, not an outbox database; move it aside")
+        self._refuse_shared(self.path, "outbox")
+
+    def _refuse_shared(self, path: Path, what: str) -> None:
+        """Refuse a folder or file another user owns or may write (as ssh does with its files).
+
+        Whoever can rewrite the outbox decides what send-due sends, from the user's account,
+        to whom. Windows has no such mode bits; its folders are per user already.
+        """
+        import stat
+
+        if os.name == "nt":
+            return
+        try:
+            info = path.stat()
+        except OSError:
+            return  # absent: created below, or the error is reported where it is opened
+        # Root could read and change it anyway, so a folder of root's is no new risk (ssh too).
+        if info.st_uid not in (os.getuid(), 0):
+            raise Failure(f"{path}: the {what} belongs to another user (uid {info.st_uid}), who "
+                          "could read your requests and change what send-due sends; use a "
+                          "data folder of your own (--home or DRAFT_FEEDBACK_HOME)")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            fix = "chmod 700" if what == "data folder" else "chmod 600"
+            raise Failure(f"{path}: other users can write to the {what} (mode "
+                          f"{stat.S_IMODE(info.st_mode):04o}), so they could change what "
+                          f"send-due sends; run `{fix} {path}` and check its contents, or "
+                          "choose another data folder with --home")
 
     def _storage_error(self, exc: sqlite3.Error) -> Failure:
         text = str(exc)
