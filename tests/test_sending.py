@@ -291,3 +291,98 @@ def test_worker_reports_a_run_it_could_not_do(run: Run, with_login: SMTPServer) 
     assert "no SMTP password stored for alex@example.com" in result.stderr
     assert "Worker stopped." in result.stdout
     assert with_login.received == []
+
+
+# --- one request that cannot be built does not block the queue -------------------------------
+
+BROKEN_ROWS = [
+    pytest.param("to_addr", "priya@example.com\r\nBcc: all@example.com", id="header-injection"),
+    pytest.param("to_name", "Priya\nShah", id="line-break-in-name"),
+    pytest.param("to_addr", "not an address", id="not-an-address"),
+    pytest.param("rejected_at", "yesterday", id="unreadable-time"),
+    pytest.param("areas", "{not json", id="damaged-json"),
+]
+
+
+@pytest.mark.parametrize(("column", "value"), BROKEN_ROWS)
+def test_a_request_that_cannot_be_built_fails_alone(run: Run, configured: SMTPServer,
+                                                    private_paths: Path, column: str,
+                                                    value: str) -> None:
+    import sqlite3
+
+    ids = [queue(run, to=f"Person {n} <p{n}@example.com>")["id"] for n in range(3)]
+    with sqlite3.connect(private_paths / "outbox.sqlite3") as conn:
+        conn.execute(f"UPDATE requests SET {column} = ? WHERE id = ?", (value, ids[1]))
+    result = run("send-due")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+    assert f"request {ids[1]}: failed (the message could not be built" in result.stderr
+    assert "2 sent, 1 not sent" in result.stdout
+    assert sorted(m.rcpt_tos[0] for m in configured.received) == [
+        "p0@example.com", "p2@example.com"]
+    listed = {r["id"]: r for r in json.loads(run("list", "--json", ok=True).stdout)}
+    assert [listed[i]["status"] for i in ids] == ["sent", "failed", "sent"]
+    assert listed[ids[1]]["last_error"].startswith("the message could not be built")
+    assert "Bcc" not in b"".join(m.data for m in configured.received).decode()
+    # Nothing is tried again on its own.
+    assert "0 sent" in run("send-due", ok=True).stdout
+    assert len(configured.received) == 2
+
+
+# --- an edit and a running send-due: what is shown is what was sent ---------------------------
+
+def test_an_edit_before_the_claim_is_what_is_sent_and_one_after_is_refused(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    from smtp_faults import FaultyServer, Script, wait_for
+
+    server = FaultyServer(Script(hold={"DOT"})).start()
+    try:
+        write_config(tmp_path / "config.yaml", server, timeout=30)  # type: ignore[arg-type]
+        first = queue(run, to="Person 0 <p0@example.com>")["id"]
+        second = queue(run, to="Person 1 <p1@example.com>")["id"]
+        command = str(Path(sys.executable).with_name("draft-feedback"))
+        editor = tmp_path / "editor.py"
+        editor.write_text(textwrap.dedent(f"""\
+            import os, sys, time
+            open({str(tmp_path / "opened")!r}, "w").close()
+            while not os.path.exists({str(tmp_path / "save")!r}):
+                time.sleep(0.02)
+            path = sys.argv[1]
+            text = open(path).read().replace("Subject: Thank", "Subject: Edited Thank")
+            open(path, "w").write(text)
+            """))
+        monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+        # The user opens the first request in the editor while it is still queued ...
+        editing = subprocess.Popen([command, "edit", str(first)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        assert wait_for((tmp_path / "opened").exists)
+        # ... and a run claims it meanwhile, having read the second one too.
+        sending = subprocess.Popen([command, "send-due"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        assert server.reached("DOT").wait(30)
+        (tmp_path / "save").touch()
+        _, edit_err = editing.communicate(timeout=60)
+        assert editing.returncode == 2
+        assert f"request {first} is being sent right now, so your edit was not saved" in (
+            edit_err)
+        # The second request was read by the run before the edit, but not yet claimed.
+        edited = run("edit", str(second), ok=True)
+        assert "Edited " in edited.stdout, edited.output
+        server.release("DOT")
+        out, err = sending.communicate(timeout=60)
+        assert sending.returncode == 0, err
+        assert wait_for(lambda: len(server.accepted) == 2)
+        subjects = {m.rcpt_tos[0]: m.data.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0]
+                    for m in server.accepted}
+        shown = {r["id"]: r for r in json.loads(run("list", "--json", ok=True).stdout)}
+        assert shown[first]["status"] == shown[second]["status"] == "sent"
+        assert not shown[first]["subject"].startswith("Edited ")
+        assert shown[second]["subject"].startswith("Edited ")
+        assert subjects["p0@example.com"].decode() == shown[first]["subject"]
+        assert subjects["p1@example.com"].decode() == shown[second]["subject"]
+    finally:
+        server.stop()

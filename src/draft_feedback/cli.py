@@ -1028,6 +1028,7 @@ def _table(records: list[Record], app: App, older: list[tuple[int, str]] | None 
     attention = [*(older or []), *((r.id, r.status) for r in records
                                     if r.status in ("interrupted", "failed"))]
     hints = [f"  {i}: {_HINTS[s].format(id=i)}" for i, s in attention]
+    hints += [f"  {r.id}: {r.problem}" for r in records if r.problem]
     if hints:
         out += ["", "To do:"] + hints
     return "\n".join(line.rstrip() for line in out)

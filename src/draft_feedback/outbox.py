@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import uuid
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from draft_feedback.errors import BadInput, Failure
+from draft_feedback.errors import BadInput, DraftFeedbackError, Failure
 
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied")
@@ -79,14 +80,23 @@ def utc_text(t: datetime) -> str:
     """Store an aware time as fixed-width UTC text, so text order is time order."""
     if t.tzinfo is None:
         raise ValueError("naive datetime")
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    u = t.astimezone(UTC)
+    # Not strftime: on glibc its %Y gives "26" for the year 26, which neither sorts nor reads.
+    return f"{u.year:04d}-{u:%m-%dT%H:%M:%S.%f}Z"
+
+
+_UTC_TEXT = re.compile(r"(\d{1,4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z")
 
 
 def from_utc_text(text: str | None) -> datetime | None:
-    """Read a stored time back as an aware UTC datetime."""
+    """Read a stored time back as an aware UTC datetime (ValueError if it is not one)."""
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    match = _UTC_TEXT.fullmatch(str(text))
+    if match is None:
+        raise ValueError(f"{str(text)[:40]!r} is not a stored time")
+    year, month, day, hour, minute, second, micro = (int(g) for g in match.groups())
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,7 @@ class Record:
     reflection: dict[str, str]
     reply: str | None
     replied_at: datetime | None
+    problem: str | None = None  # why the stored row could not be read in full
 
     @property
     def to(self) -> str:
@@ -167,7 +178,12 @@ class Record:
 
     def local(self, t: datetime | None) -> datetime | None:
         """Return a stored time in the request's own timezone."""
-        return None if t is None else t.astimezone(ZoneInfo(self.tz))
+        if t is None or self.problem is not None and t == UNREADABLE_TIME:
+            return None
+        try:
+            return t.astimezone(ZoneInfo(self.tz))
+        except (ValueError, OverflowError):  # a hand-edited tz, or a time at the calendar's edge
+            return t
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON record of the spec."""
@@ -202,7 +218,7 @@ class Record:
             "reflection": self.reflection,
             "reply": self.reply,
             "replied_at": iso(self.replied_at),
-        }
+        } | ({"problem": self.problem} if self.problem else {})
 
 
 @dataclass(frozen=True)
@@ -213,7 +229,62 @@ class Claim:
     token: str
 
 
+UNREADABLE_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _row_to_record(row: sqlite3.Row) -> Record:
+    try:
+        return _parse_row(row)
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        # One hand-edited or damaged row must not take the whole outbox down with it: it is
+        # read as far as it goes and carries the reason, which `list` and `show` print.
+        return _damaged_row(row, str(exc) or type(exc).__name__)
+
+
+def _damaged_row(row: sqlite3.Row, reason: str) -> Record:
+    def text(key: str) -> str:
+        value = row[key]
+        return value if isinstance(value, str) else ""
+
+    def when(key: str, required: bool = False) -> Any:
+        try:
+            return from_utc_text(row[key])
+        except (ValueError, TypeError):
+            return UNREADABLE_TIME if required else None
+
+    def items(key: str) -> tuple[Any, ...]:
+        try:
+            value = json.loads(row[key])
+        except (ValueError, TypeError):
+            return ()
+        return tuple(value) if isinstance(value, list) else ()
+
+    def number(key: str) -> int:
+        return row[key] if isinstance(row[key], int) else 0
+
+    status = row["status"] if row["status"] in STATES else "failed"
+    return Record(
+        id=int(row["id"]), status=status, scenario=text("scenario"), tone=text("tone"),
+        to_name=text("to_name"), to_addr=text("to_addr"), org=text("org"), role=text("role"),
+        areas=items("areas"), questions=items("questions"), highlight=text("highlight"),
+        future=bool(number("future")), thank_you_only=bool(number("thank_you_only")),
+        subject=text("subject"), body=text("body"), findings=items("findings"),
+        tz=text("tz") or "UTC", rejected_at=when("rejected_at", True),
+        earliest_send_at=when("earliest_send_at", True), send_at=when("send_at"),
+        window_applies=bool(number("window_applies")), next_try_at=when("next_try_at"),
+        created_at=when("created_at", True), sent_at=when("sent_at"),
+        attempts=number("attempts"), last_error=row["last_error"] if isinstance(
+            row["last_error"], str) else None,
+        message_id=row["message_id"] if isinstance(row["message_id"], str) else None,
+        in_reply_to=None, references=None, claim_token=None, claim_pid=None,
+        claim_until=when("claim_until"), eml=row["eml"] if isinstance(row["eml"], bytes) else None,
+        reflection={}, reply=text("reply") or None, replied_at=when("replied_at"),
+        problem=f"the stored request cannot be read ({reason[:200]}); cancel it and draft it "
+                "again",
+    )
+
+
+def _parse_row(row: sqlite3.Row) -> Record:
     return Record(
         id=row["id"],
         status=row["status"],
@@ -525,13 +596,30 @@ class Outbox:
 
     def edit(self, request_id: int, subject: str, body: str,
              findings: Sequence[dict[str, Any]], blocked: bool = False) -> Record:
-        """Replace subject and body; blocked wording takes a queued request back to draft."""
-        record = self._update(request_id, ("draft", "scheduled"), "edited",
-                              subject=subject, body=body, findings=json.dumps(list(findings)))
-        if blocked and record.status == "scheduled":
-            record = self._update(request_id, ("scheduled",), "taken back to draft",
-                                  status="draft", send_at=None)
-        return record
+        """Replace subject and body of what no run has claimed, checking the status in the
+        same transaction; blocked wording takes a queued request back to draft."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM requests WHERE id = ?",
+                               (request_id,)).fetchone()
+            if row is None:
+                raise BadInput(f"no request with id {request_id}; `draft-feedback list` "
+                               "shows them")
+            status = row["status"]
+            if status == "sending":
+                raise BadInput(f"request {request_id} is being sent right now, so your edit was "
+                               "not saved; `draft-feedback show "
+                               f"{request_id}` in a minute tells how it went")
+            if status not in ("draft", "scheduled"):
+                raise BadInput(f"request {request_id} is {status}, so your edit was not saved; "
+                               "only a draft or a queued request can be edited")
+            values: dict[str, Any] = {"subject": subject, "body": body,
+                                      "findings": json.dumps(list(findings))}
+            if blocked and status == "scheduled":
+                values |= {"status": "draft", "send_at": None}
+            columns = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE requests SET {columns} WHERE id = ? AND status = ?",
+                         [*values.values(), request_id, status])
+        return self.get(request_id)
 
     def set_message_id(self, request_id: int, message_id: str) -> None:
         """Give a request its Message-ID (made once, when the sender is known)."""
@@ -591,20 +679,42 @@ class Outbox:
         return marked
 
     def claim(self, request_id: int, now: datetime, lease: timedelta,
-              eml: bytes) -> Claim | None:
-        """Take one due request for sending, storing the exact bytes about to be sent."""
+              build: Callable[[Record], bytes]) -> Claim | None:
+        """Take one due request for sending, storing the exact bytes about to be sent.
+
+        The message is built from the row as it is inside the claiming transaction, so an edit
+        that got in before the claim is what goes out, and none can get in after it. A row that
+        cannot be built into a message is marked failed with the reason (the returned claim's
+        record says so) instead of stopping the queue behind it.
+        """
         token = uuid.uuid4().hex
         stamp = utc_text(now)
         with self.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
-                "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
-                "WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
+            row = conn.execute(
+                "SELECT * FROM requests WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
                 "AND earliest_send_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?)",
-                (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
-                 request_id, stamp, stamp, stamp))
-            if cursor.rowcount != 1:
-                return None
+                (request_id, stamp, stamp, stamp)).fetchone()
+            if row is None:
+                return None  # another run took it, or it was edited, cancelled or moved
+            record = _row_to_record(row)
+            try:
+                if record.problem is not None:
+                    raise ValueError(record.problem)
+                eml = build(record)
+            except (DraftFeedbackError, ValueError, TypeError, LookupError) as exc:
+                conn.execute(
+                    "UPDATE requests SET status = 'failed', attempts = attempts + 1, "
+                    "last_error = ? WHERE id = ?",
+                    (f"the message could not be built, so nothing was sent: {exc}; cancel it "
+                     "and draft it again", request_id))
+                token = ""
+            else:
+                conn.execute(
+                    "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
+                    "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
+                    "WHERE id = ?",
+                    (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
+                     request_id))
         return Claim(self.get(request_id), token)
 
     def mark_sent(self, claim: Claim, now: datetime) -> bool:

@@ -344,10 +344,14 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
     from draft_feedback.message import envelope
 
     now = clock()
-    eml = build_eml(record, config, now)
-    claim = outbox.claim(record.id, now, lease_for(config), eml)
+    claim = outbox.claim(record.id, now, lease_for(config),
+                         lambda current: build_eml(current, config, now))
     if claim is None:
-        return None  # another run took it first
+        return None  # another run took it first, or it changed since the run began
+    if claim.record.status == "failed":
+        return Outcome(record.id, "failed", claim.record.last_error or "")
+    record = claim.record
+    eml = claim.record.eml or b""
     assert config.sender is not None
     sender = envelope(config.sender.email)
     recipient = envelope(record.to_addr)
