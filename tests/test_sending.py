@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import keyring
@@ -386,3 +387,78 @@ def test_an_edit_before_the_claim_is_what_is_sent_and_one_after_is_refused(
         assert subjects["p1@example.com"].decode() == shown[second]["subject"]
     finally:
         server.stop()
+
+
+# --- a password that is not ASCII -------------------------------------------------------------
+
+UTF8_PASSWORDS = ["Zürich-Pässwört-42", "пароль-Secret-9", "密码🔑pass-word"]
+
+
+@pytest.fixture(params=["PLAIN", "LOGIN"])
+def utf8_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SMTPServer]:
+    """aiosmtpd offering one login mechanism, checking the password as UTF-8 bytes."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from conftest import Behaviour, Handler
+
+    behaviour = Behaviour(password=UTF8_PASSWORDS[0])
+    handler = Handler(behaviour)
+    attempts: list[tuple[str, str]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        password = auth_data.password.decode("utf-8")
+        attempts.append((auth_data.login.decode("utf-8"), password))
+        return AuthResult(success=password == behaviour.password, handled=False)
+
+    excluded = ["LOGIN" if request.param == "PLAIN" else "PLAIN"]
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port,
+                            authenticator=authenticator, auth_require_tls=False,
+                            auth_exclude_mechanism=excluded)
+    controller.start()
+    server = SMTPServer("127.0.0.1", port, handler, behaviour, attempts)
+    write_config(tmp_path / "config.yaml", server, login=True)
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize("password", UTF8_PASSWORDS)
+def test_a_non_ascii_password_logs_in_as_utf8(run: Run, utf8_server: SMTPServer,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              password: str) -> None:
+    utf8_server.behaviour.password = password
+    monkeypatch.setenv("DRAFT_FEEDBACK_SMTP_PASSWORD", password)
+    queue(run)
+    result = run("send-due")
+    assert result.exit_code == 0, result.output
+    assert utf8_server.auth_attempts == [("alex@example.com", password)]
+    assert len(utf8_server.received) == 1
+
+
+@pytest.mark.parametrize("password", UTF8_PASSWORDS)
+def test_a_refused_non_ascii_password_is_never_echoed_and_changes_nothing(
+        run: Run, utf8_server: SMTPServer, private_paths: Path, password: str) -> None:
+    utf8_server.behaviour.password = "the-right-one"
+    run("login", "--password-stdin", input=password + "\n", ok=True)
+    records = [queue(run, to=f"P {n} <p{n}@example.com>") for n in range(2)]
+    result = run("send-due")
+    assert result.exit_code == 1
+    assert "refused the login" in result.stderr
+    assert "draft-feedback login" in result.stderr
+    # smtplib's ASCII error quoted the character and its position; nothing of it may show.
+    for char in {c for c in password if not c.isascii()}:
+        assert char not in result.output, f"{char!r} of the password is in the output"
+    for start in range(len(password) - 3):
+        assert password[start:start + 4] not in result.output
+    assert "position" not in result.output
+    for record in records:
+        after = status(run, record["id"])
+        assert (after["status"], after["attempts"], after["last_error"]) == (
+            "scheduled", 0, None)
+    stored = b"".join(p.read_bytes() for p in private_paths.iterdir() if p.is_file())
+    assert password.encode("utf-8") not in stored

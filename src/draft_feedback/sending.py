@@ -150,13 +150,16 @@ def open_connection(config: Config, password: str | None) -> Any:
                 port=smtp.port,
                 smtp_ssl=smtp.security == "ssl",
                 smtp_starttls=starttls,
-                smtp_skip_login=not smtp.login and smtp.oauth2_file is None,
+                # The password login is ours (below): smtplib encodes it as ASCII only.
+                smtp_skip_login=smtp.oauth2_file is None,
                 oauth2_file=smtp.oauth2_file,
                 soft_email_validation=False,
                 timeout=smtp.timeout,
                 **tls,
             )
             client.login()
+            if smtp.login and smtp.oauth2_file is None:
+                login_utf8(client.smtp, user, password or "")
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthFailure(f"the mail server {smtp.host} refused the login for {user}: "
                           f"{_describe(exc)}; {PASSWORD_HINT}") from None
@@ -194,6 +197,54 @@ def open_connection(config: Config, password: str | None) -> Any:
                               "smtp.oauth2_file in the README)") from None
         raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
     return client
+
+
+def login_utf8(conn: Any, user: str, password: str) -> None:
+    """Log in with the user name and password as UTF-8, which is what servers expect.
+
+    smtplib encodes both as ASCII and fails on "Zürich-Pässwört-42" with an error that quotes
+    the character and its position. PLAIN (RFC 4616) is UTF-8 by definition; LOGIN and
+    CRAM-MD5 take the same bytes in practice.
+    """
+    import base64
+    import hmac
+    import smtplib
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    conn.ehlo_or_helo_if_needed()
+    if not conn.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    offered = conn.esmtp_features["auth"].upper().split()
+    name, secret = user.encode("utf-8"), password.encode("utf-8")
+    if "PLAIN" in offered:
+        code, reply = conn.docmd("AUTH", "PLAIN " + b64(b"\0" + name + b"\0" + secret))
+    elif "LOGIN" in offered:
+        code, reply = conn.docmd("AUTH", "LOGIN " + b64(name))
+        if code == 334:
+            code, reply = conn.docmd(b64(secret))
+    elif "CRAM-MD5" in offered:
+        code, reply = conn.docmd("AUTH", "CRAM-MD5")
+        if code == 334:
+            challenge = base64.b64decode(reply)
+            digest = hmac.new(secret, challenge, "md5").hexdigest()
+            code, reply = conn.docmd(b64(name + b" " + digest.encode("ascii")))
+    else:
+        raise smtplib.SMTPException("No suitable authentication method found.")
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, _without(reply, password))
+
+
+def _without(reply: bytes, password: str) -> bytes:
+    """A server reply with any echo of the password taken out."""
+    import base64
+
+    secret = password.encode("utf-8")
+    for echo in (secret, base64.b64encode(secret)):
+        if len(echo) >= 3:
+            reply = reply.replace(echo, b"[password]")
+    return reply
 
 
 def _loopback(host: str) -> bool:
