@@ -475,3 +475,46 @@ def test_cooling_off_per_scenario(run: Run, tmp_path: Path, config: str, scenari
     record = json.loads(run("new", "--to", PRIYA, "-s", scenario, "--rejected",
                             "2026-11-20T16:00", "--json", ok=True).stdout)
     assert record["earliest_send_at"] == earliest
+
+
+# --- an editor that cannot work, or saves what cannot be used --------------------------------
+
+EDITORS = [
+    # (editor script, or None for EDITOR and VISUAL empty; the error)
+    pytest.param(None, "no editor to open: EDITOR is empty and there is no terminal",
+                 id="editor-empty-no-terminal"),
+    pytest.param("open(p, 'wb').write('Subject: Caf\\xe9\\n\\nHi Priya, d\\xe9j\\xe0 vu\\n'"
+                 ".encode('latin-1'))", "the editor saved text that is not UTF-8",
+                 id="latin-1-text"),
+    pytest.param("open(p, 'w').write('Subject: Hi\\n\\n' + 'word ' * 800_000)",
+                 "a request is a short email, keep it under 100,000", id="four-megabyte-body"),
+    pytest.param("open(p, 'w').write('Subject: ' + 'x' * 200_000 + '\\n\\nHi\\n')",
+                 "the subject is 200,000 characters", id="huge-subject"),
+]
+
+
+@pytest.mark.parametrize(("script", "expected_error"), EDITORS)
+@pytest.mark.parametrize("command", [("edit", "1"), (*BASE, "--edit")], ids=["edit", "new"])
+def test_an_editor_that_cannot_be_used_is_a_clear_error(
+        run: Run, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        script: str | None, expected_error: str, command: tuple[str, ...]) -> None:
+    import time
+
+    run(*BASE, ok=True)
+    before = stored(run)
+    if script is None:
+        monkeypatch.setenv("EDITOR", "")
+        monkeypatch.setenv("VISUAL", "")
+    else:
+        editor = tmp_path / "editor.py"
+        editor.write_text(f"import sys\np = sys.argv[1]\n{script}\n")
+        monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+        monkeypatch.delenv("VISUAL", raising=False)
+    started = time.monotonic()
+    result = run(*command)
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2, result.output
+    assert expected_error in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.output
+    assert stored(run) == before

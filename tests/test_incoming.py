@@ -7,6 +7,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -532,3 +533,31 @@ def test_html_without_a_closing_tag_or_with_comments_reads_as_text() -> None:
     assert parse_rejection(data, "x.eml").body_text == (
         "Dear Alex,thank you\n\nWe chose another candidate & wish you well"
     )
+
+
+HUGE_HEADERS = [
+    pytest.param(b"Subject: " + b"x" * 400_000 + b"\r\n", "the Subject header is longer than "
+                 "64 KiB", id="400-KB-subject"),
+    pytest.param(b"Subject: Re\r\n" + b"".join(b" " + b"y" * 70 + b"\r\n" for _ in range(1000)),
+                 "the Subject header is longer than 64 KiB", id="subject-folded-1000-times"),
+    pytest.param(b"".join(b"X-Spam-%d: %s\r\n" % (n, b"z" * 900) for n in range(400)),
+                 "the email's headers are larger than 256 KiB", id="400-long-headers"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected_error"), HUGE_HEADERS)
+def test_an_oversized_header_is_refused_quickly_by_new(run: Any, config_file: Path,
+                                                       tmp_path: Path, extra: bytes,
+                                                       expected_error: str) -> None:
+    import time
+
+    eml = tmp_path / "rejection.eml"
+    eml.write_bytes(b"From: Priya Shah <priya@example.com>\r\nDate: Fri, 27 Nov 2026 16:00:00 "
+                    b"+0100\r\n" + extra + b"\r\nThank you for applying.\r\n")
+    started = time.monotonic()
+    result = run("new", "--from-eml", str(eml))
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {eml}: {expected_error}")
+    assert "--to" in result.stderr
+    assert "Traceback" not in result.output

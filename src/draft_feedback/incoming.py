@@ -433,6 +433,32 @@ def _thread_ids(raw: dict[str, list[str]], source: str) -> tuple[str | None, str
     return message_id, (" ".join(unique) or None)
 
 
+# Real header sections, long Received and DKIM chains included, stay far below this; one that
+# does not (a 400 KB Subject) took the email package seconds to unfold and decode.
+MAX_HEADER_BYTES = 256 * 1024
+MAX_HEADER_FIELD_BYTES = 64 * 1024  # a References line of a long thread fits
+
+
+def _check_header_size(data: bytes, source: str) -> None:
+    """Refuse an oversized header section or field before the email package parses it."""
+    import re
+
+    end = min((i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0),
+              default=len(data))
+    for field in re.finditer(rb"(?m)^[!-9;-~]+:(?:[^\n]*\n[ \t])*[^\n]*", data[:end]):
+        if len(field.group()) > MAX_HEADER_FIELD_BYTES:
+            name = field.group().split(b":", 1)[0].decode("ascii", "replace")
+            raise BadInput(f"{source}: the {name} header is longer than "
+                           f"{MAX_HEADER_FIELD_BYTES // 1024} KiB; save the rejection again "
+                           "from your mail client, or give the details with --to, --org and "
+                           "--rejected")
+    if end > MAX_HEADER_BYTES:
+        raise BadInput(f"{source}: the email's headers are larger than "
+                       f"{MAX_HEADER_BYTES // 1024} KiB, which no ordinary email has; save the "
+                       "rejection again from your mail client, or give the details with --to, "
+                       "--org and --rejected")
+
+
 def parse_rejection(
     data: bytes,
     source: str,
@@ -445,6 +471,7 @@ def parse_rejection(
     from email import policy
     from email.parser import BytesParser
 
+    _check_header_size(data, source)
     msg = BytesParser(policy=policy.default).parsebytes(data)
     raw = _raw_headers(msg)
     if "from" not in raw and "date" not in raw:

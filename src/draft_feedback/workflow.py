@@ -173,14 +173,25 @@ def edit_request(request_id: int, subject: str, body: str, config: Config,
     return outbox.edit(request_id, subject, body, findings, blocked=has_errors(findings))
 
 
+MAX_BODY_CHARS = 100_000  # the most a template may render, too
+
+
 def clean_edit(subject: str, body: str) -> tuple[str, str]:
     """Check an edited subject and body as `new` would; BadInput if they cannot be used."""
     from draft_feedback.addresses import cap_subject, check_header_value
 
+    if len(subject.strip()) > MAX_BODY_CHARS:
+        raise BadInput(f"the subject is {len(subject.strip()):,} characters; keep it to one "
+                       "short line; nothing was changed")
     subject = check_header_value(" ".join(subject.split()), "Subject")
     if not subject:
         raise BadInput("the subject is empty; keep a 'Subject: ...' line at the top")
     subject = cap_subject(subject)
+    if len(body) > MAX_BODY_CHARS:
+        # The tone check and the header checks are not built for megabytes; nor is an email
+        # to someone who owes you nothing.
+        raise BadInput(f"the body is {len(body):,} characters; a request is a short email, keep "
+                       f"it under {MAX_BODY_CHARS:,}; nothing was changed")
     body = "\n".join(line.rstrip() for line in body.strip("\n").splitlines()) + "\n"
     if not body.strip():
         raise BadInput("the body is empty; nothing was changed")
