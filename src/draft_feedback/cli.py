@@ -486,16 +486,17 @@ def _print_report(report: Any, app: App) -> None:
                    "to send.")
         return
     for o in report.outcomes:
+        detail = terminal.printable(o.detail)  # a server's reply may carry escape sequences
         if o.status == "sent":
             click.echo(f"request {o.id}: sent")
         elif o.status == "scheduled":
-            click.echo(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
+            click.echo(f"request {o.id}: not sent ({detail}); it stays queued and is tried "
                        "again later", err=True)
         elif o.status == "failed":
-            click.echo(f"request {o.id}: failed ({o.detail}); fix the cause, then "
+            click.echo(f"request {o.id}: failed ({detail}); fix the cause, then "
                        f"`draft-feedback retry {o.id}`", err=True)
         elif o.status == "interrupted":
-            click.echo(f"request {o.id}: interrupted ({o.detail}); check your Sent folder, "
+            click.echo(f"request {o.id}: interrupted ({detail}); check your Sent folder, "
                        f"then `draft-feedback retry {o.id}` if it did not go", err=True)
     sent = sum(1 for o in report.outcomes if o.status == "sent")
     waiting = (f"; {report.waiting_for_window} due but waiting for the send window"
