@@ -561,3 +561,33 @@ def test_an_oversized_header_is_refused_quickly_by_new(run: Any, config_file: Pa
     assert result.stderr.startswith(f"Error: {eml}: {expected_error}")
     assert "--to" in result.stderr
     assert "Traceback" not in result.output
+
+
+def _deep_multipart(levels: int) -> bytes:
+    head = b"From: Priya Shah <priya@example.com>\r\nDate: Fri, 27 Nov 2026 16:00:00 +0100\r\n"
+    head += b"Subject: Your application\r\nMIME-Version: 1.0\r\n"
+    parts = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (n, n)
+                     for n in range(levels))
+    return head + parts + b"Content-Type: text/plain\r\n\r\nThank you.\r\n"
+
+
+@pytest.mark.parametrize(("eml", "expected_error"), [
+    pytest.param(b"From: Priya Shah <priya@example.com>\r\nDate: Fri, 31 Dec 9999 23:59:59 "
+                 b"-2359\r\nSubject: x\r\n\r\nno\r\n", "is not a plausible date",
+                 id="date-9999-minus-2359"),
+    pytest.param(b"From: Priya Shah <priya@example.com>\r\nDate: Thu, 1 Jan 1960 00:00:00 "
+                 b"+0000\r\nSubject: x\r\n\r\nno\r\n", "is not a plausible date",
+                 id="date-1960"),
+    pytest.param(_deep_multipart(3000), "nested too deeply", id="multipart-3000-deep"),
+])
+def test_an_unreadable_saved_email_is_a_clear_error(run: Any, config_file: Path,
+                                                   tmp_path: Path, eml: bytes,
+                                                   expected_error: str) -> None:
+    path = tmp_path / "rejection.eml"
+    path.write_bytes(eml)
+    result = run("new", "--from-eml", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path}: ")
+    assert expected_error in result.stderr
+    assert "--rejected" in result.stderr or "--to" in result.stderr
+    assert "unexpected" not in result.stderr

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from draft_feedback import __version__, terminal
-from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Failure
+from draft_feedback.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    BadInput,
+    DraftFeedbackError,
+    Failure,
+)
 
 # Every command pays for what this module imports, so json, pathlib and the rest are imported
 # where they are used (click itself brings datetime and typing).
@@ -88,6 +94,10 @@ class Group(click.Group):
             return super().invoke(ctx)
         except DraftFeedbackError as exc:
             raise _Exit(str(exc), exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader (head, true) left: not an error, and nothing more to say to it.
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
                 KeyboardInterrupt, EOFError):
             raise
@@ -755,10 +765,25 @@ def main(argv: list[str] | None = None, prog_name: str = "draft-feedback") -> No
     sys.exit(code)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> int:
     """Call a Click entry point and translate what it raises into an exit code."""
+    closed_stdin = sys.stdin is None
+    if closed_stdin:
+        # Started with standard input closed (`<&-`, some service managers): reads see an
+        # empty input and get the same clear errors, instead of failing on None.
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the whole run
     try:
         entry(args=argv, prog_name=prog_name, standalone_mode=False)
+        sys.stdout.flush()  # here, where a reader that left (head, true) is caught below
     except DraftFeedbackError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code
@@ -768,12 +793,18 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         exc.show()
         return exc.exit_code
     except click.Abort:
+        if closed_stdin:
+            click.echo("Error: standard input is closed, so there is nothing to answer the "
+                       "questions with; run it on a terminal, or give the options instead; "
+                       "nothing was stored.", err=True)
+            return EXIT_BAD_INPUT
         click.echo("Aborted; nothing was stored.", err=True)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
         return 130
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -401,7 +401,19 @@ def _received_at(msg: EmailMessage, raw: dict[str, list[str]], source: str) -> d
     if when.tzinfo is None:
         # RFC 5322 "-0000": the time is UTC and the sender's zone is unknown.
         when = when.replace(tzinfo=UTC)
+    try:
+        # "31 Dec 9999 23:59:59 -2359" is past the last instant Python can hold in UTC.
+        utc = when.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_DATE <= utc <= datetime(9000, 1, 1, tzinfo=UTC):
+        shown = raw["date"][0].strip()[:80]
+        raise BadInput(f"{source}: the Date header ('{shown}') is not a plausible date; give "
+                       "the time with --rejected")
     return when
+
+
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _thread_ids(raw: dict[str, list[str]], source: str) -> tuple[str | None, str | None]:
@@ -472,7 +484,26 @@ def parse_rejection(
     from email.parser import BytesParser
 
     _check_header_size(data, source)
-    msg = BytesParser(policy=policy.default).parsebytes(data)
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(data)
+        return _parse_rejection(msg, source, automated_domains=automated_domains,
+                                automated_local_parts=automated_local_parts,
+                                automated_phrases=automated_phrases)
+    except RecursionError:
+        # A multipart nested thousands deep: the email package recurses once a level.
+        raise BadInput(f"{source}: the email is nested too deeply to read (parts within "
+                       "parts); save the rejection again from your mail client, or give the "
+                       "details with --to, --org and --rejected") from None
+
+
+def _parse_rejection(
+    msg: EmailMessage,
+    source: str,
+    *,
+    automated_domains: Iterable[str],
+    automated_local_parts: Iterable[str],
+    automated_phrases: Iterable[str],
+) -> Rejection:
     raw = _raw_headers(msg)
     if "from" not in raw and "date" not in raw:
         raise BadInput(
