@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
@@ -591,3 +592,21 @@ def test_an_unreadable_saved_email_is_a_clear_error(run: Any, config_file: Path,
     assert expected_error in result.stderr
     assert "--rejected" in result.stderr or "--to" in result.stderr
     assert "unexpected" not in result.stderr
+
+
+def test_non_ascii_message_ids_are_dropped_and_ascii_ones_thread(run: Any, config_file: Path,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "rejection.eml"
+    path.write_bytes(
+        "From: Priya Shah <priya@example.com>\r\nDate: Fri, 27 Nov 2026 16:00:00 +0100\r\n"
+        "Subject: Your application\r\nMessage-ID: <prüfung-1@bücher.example>\r\n"
+        "References: <root@example.com> <zwischen-ü@example.com>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nThank you.\r\n".encode())
+    result = run("new", "--from-eml", str(path), "--json", "--rejected", "2026-11-27T16:00")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["in_reply_to"] is None
+    assert record["references"] == "<root@example.com>"
+    eml = run("show", str(record["id"]), "--eml").stdout_bytes
+    assert b"References: <root@example.com>\r\n" in eml
+    assert b"In-Reply-To" not in eml and b"=?utf-8?" not in eml.split(b"\r\n\r\n")[0].lower()

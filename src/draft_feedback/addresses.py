@@ -24,7 +24,8 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 # Deliberately looser than RFC 2047 (Python's own decoder is lenient too): anything shaped
 # like an encoded word is decoded by some mail program, so it is judged by what it decodes to.
 _ENCODED_WORD = re.compile(r"=\?([^?]*)\?([^?]*)\?([^?]*)\?=")
-MSG_ID = re.compile(r"<[^<>\s]+>")
+# ASCII only: a non-ASCII id was sent as an encoded word, which no mail client threads by.
+MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 MAX_LINE_OCTETS = 998  # RFC 5322 2.1.1, excluding CRLF
 MAX_NAME_CHARS = 200  # keeps an unfoldable one-word name well inside MAX_LINE_OCTETS
 MAX_MSG_ID_CHARS = 250
