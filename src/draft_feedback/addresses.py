@@ -350,3 +350,36 @@ def envelope(email: str) -> str:
 
 
 # RFC 2047 5(3): the only characters an encoded word in a phrase may carry unencoded; using
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of the letters in text (LATIN, CYRILLIC, GREEK, ...)."""
+    import unicodedata
+
+    found = set()
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            found.add(name.split(" ", 1)[0] if name else "UNKNOWN")
+    return found
+
+
+def lookalike_warnings(address: Address) -> list[str]:
+    """Warn of a name or domain that mixes scripts, as a disguised look-alike does."""
+    warnings = []
+    domain = address.email.rpartition("@")[2]
+    mixed = [label for label in domain.split(".") if len(_scripts(label)) > 1]
+    if mixed or (not domain.isascii() and len(_scripts(domain)) > 1):
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = domain
+        scripts = " and ".join(sorted(s.title() for s in _scripts(domain)))
+        warnings.append(f"the domain {domain} mixes {scripts} letters, as look-alike addresses "
+                        f"do; it goes to {ascii_domain}. Check it is the address you mean")
+    name_scripts = _scripts(address.name)
+    if len(name_scripts) > 1 and "LATIN" in name_scripts:
+        scripts = " and ".join(sorted(s.title() for s in name_scripts))
+        warnings.append(f"the name {address.name!r} mixes {scripts} letters; check it is the "
+                        "person you mean")
+    return warnings

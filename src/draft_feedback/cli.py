@@ -247,7 +247,15 @@ def _revise(subject: str, body: str) -> tuple[str, str]:
 
 
 def _warn_automated(prepared: Any) -> None:
+    from draft_feedback.addresses import lookalike_warnings
+
     rejection = prepared.rejection
+    to = prepared.draft.to
+    if rejection is not None and rejection.to_header == "Reply-To" and rejection.to == to:
+        click.echo(f"Note: the recipient {to.email} is the email's Reply-To, not its From; "
+                   "check that is whom you mean to ask, or give --to.", err=True)
+    for warning in lookalike_warnings(to):
+        click.echo(f"Warning: {terminal.printable(warning)}.", err=True)
     if rejection is not None and rejection.automated:
         click.echo(f"Note: {rejection.automated_reason}. There may be no person to read a "
                    "request: give --to a real person's address, or use --thank-you-only.",

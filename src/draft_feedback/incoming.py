@@ -46,6 +46,7 @@ class Rejection:
     automated: bool
     automated_reason: str
     body_text: str
+    to_header: str = "From"  # the header the recipient was taken from
 
 
 DEFAULT_AUTOMATED_LOCAL_PARTS = (
@@ -574,4 +575,6 @@ def _parse_rejection(
         automated=bool(reason),
         automated_reason=reason,
         body_text=body_text,
+        to_header="Reply-To" if to is not None and to in replies and all(
+            to.email.lower() != a.email.lower() for a in senders) else "From",
     )
