@@ -69,6 +69,10 @@ def _decode_encoded_word(charset: str, encoding: str, text: str) -> str | None:
 def control_problem(value: str) -> str | None:
     """Describe a control character in value or in what its encoded words decode to."""
     bad = _forbidden_char(value)
+    if bad is not None and 0xDC80 <= ord(bad) <= 0xDCFF:
+        # How Python keeps a command-line byte that is not UTF-8 (a Latin-1 'é' is 0xE9).
+        return (f"the byte 0x{ord(bad) - 0xDC00:02X}, which is not UTF-8 text; set the "
+                "terminal (or the script) to UTF-8")
     if bad is not None:
         return f"a line break or control character (U+{ord(bad):04X})"
     for match in _ENCODED_WORD.finditer(value):
