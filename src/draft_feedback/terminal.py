@@ -104,6 +104,7 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
     attention = [*(older or []), *((r.id, r.status) for r in records
                                     if r.status in ("interrupted", "failed"))]
     hints = [f"  {i}: {HINTS[s].format(id=i)}" for i, s in attention]
+    hints += [f"  {r.id}: {r.problem}" for r in records if r.problem]
     if hints:
         out += ["", "To do:"] + hints
     return "\n".join(line.rstrip() for line in out)
