@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from draft_feedback.errors import BadInput, Failure
 
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
-          "replied")
+          "replied", "held")
+KINDS = ("request", "thank-you", "follow-up")
 MAX_ATTEMPTS = 5
 BUSY_TIMEOUT_MS = 15_000
 SCHEMA_TABLE = "schema_migrations"
@@ -72,6 +73,22 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("0003_status_id_index", """
         CREATE INDEX requests_status_id ON requests (status, id);
     """),
+    # The reply loop: what kind of message a row is, what it belongs to, why it is held, the
+    # user's private takeaways, and who answered in which message (to thread a thank-you).
+    # The unique index is what makes "one follow-up per request" hold under concurrent runs.
+    ("0004_reply_loop", """
+        ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'request';
+        ALTER TABLE requests ADD COLUMN parent_id INTEGER REFERENCES requests (id);
+        ALTER TABLE requests ADD COLUMN held_reason TEXT;
+        ALTER TABLE requests ADD COLUMN hold_override INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE requests ADD COLUMN follow_up_days INTEGER;
+        ALTER TABLE requests ADD COLUMN takeaways TEXT;
+        ALTER TABLE requests ADD COLUMN reply_message_id TEXT;
+        ALTER TABLE requests ADD COLUMN reply_from TEXT;
+        CREATE UNIQUE INDEX requests_one_follow_up ON requests (parent_id)
+            WHERE kind = 'follow-up';
+        CREATE INDEX requests_parent ON requests (parent_id);
+    """),
 )
 
 
@@ -115,6 +132,9 @@ class NewRequest:
     in_reply_to: str | None = None
     references: str | None = None
     reflection: dict[str, str] = field(default_factory=dict)
+    kind: str = "request"
+    parent_id: int | None = None
+    follow_up_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +177,21 @@ class Record:
     reflection: dict[str, str]
     reply: str | None
     replied_at: datetime | None
+    kind: str = "request"
+    parent_id: int | None = None
+    held_reason: str | None = None
+    hold_override: bool = False
+    follow_up_days: int | None = None
+    takeaways: dict[str, Any] | None = None
+    reply_message_id: str | None = None
+    reply_from: str | None = None
+
+    @property
+    def follow_up_at(self) -> datetime | None:
+        """When the one follow-up is due: the send time plus follow_up.after_days, else None."""
+        if self.follow_up_days is None or self.sent_at is None:
+            return None
+        return self.sent_at + timedelta(days=self.follow_up_days)
 
     @property
     def to(self) -> str:
@@ -202,6 +237,11 @@ class Record:
             "reflection": self.reflection,
             "reply": self.reply,
             "replied_at": iso(self.replied_at),
+            "kind": self.kind,
+            "parent_id": self.parent_id,
+            "held_reason": self.held_reason,
+            "follow_up_at": iso(self.follow_up_at),
+            "takeaways": self.takeaways,
         }
 
 
@@ -251,6 +291,14 @@ def _row_to_record(row: sqlite3.Row) -> Record:
         reflection=json.loads(row["reflection"]),
         reply=row["reply"],
         replied_at=from_utc_text(row["replied_at"]),
+        kind=row["kind"],
+        parent_id=row["parent_id"],
+        held_reason=row["held_reason"],
+        hold_override=bool(row["hold_override"]),
+        follow_up_days=row["follow_up_days"],
+        takeaways=json.loads(row["takeaways"]) if row["takeaways"] else None,
+        reply_message_id=row["reply_message_id"],
+        reply_from=row["reply_from"],
     )
 
 
@@ -460,15 +508,16 @@ class Outbox:
                 """INSERT INTO requests (status, scenario, tone, to_name, to_addr, org, role,
                    areas, questions, highlight, future, thank_you_only, subject, body, findings,
                    tz, rejected_at, earliest_send_at, created_at, message_id, in_reply_to, refs,
-                   reflection)
+                   reflection, kind, parent_id, follow_up_days)
                    VALUES ('draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                   ?, ?)""",
+                   ?, ?, ?, ?, ?)""",
                 (req.scenario, req.tone, req.to_name, req.to_addr, req.org, req.role,
                  json.dumps(list(req.areas)), json.dumps(list(req.questions)), req.highlight,
                  int(req.future), int(req.thank_you_only), req.subject, req.body,
                  json.dumps(list(req.findings)), req.tz, utc_text(req.rejected_at),
                  utc_text(req.earliest_send_at), utc_text(req.created_at), req.message_id,
-                 req.in_reply_to, req.references, json.dumps(req.reflection)),
+                 req.in_reply_to, req.references, json.dumps(req.reflection), req.kind,
+                 req.parent_id, req.follow_up_days),
             )
             new_id = cursor.lastrowid
         return self.get(int(new_id or 0))
@@ -507,15 +556,80 @@ class Outbox:
                          (message_id, request_id))
 
     def schedule(self, request_id: int, send_at: datetime, window_applies: bool) -> Record:
-        """Queue a draft, or move a queued request, to send at `send_at`."""
+        """Queue a draft, or move a queued one, to send at `send_at`; a held one goes anyway."""
+        if self.get(request_id).status == "held":
+            # The user saw what arrived and chose to send: no later check holds it again.
+            return self._update(request_id, ("held",), "scheduled", status="scheduled",
+                                send_at=utc_text(send_at), window_applies=int(window_applies),
+                                next_try_at=None, held_reason=None, hold_override=1)
         return self._update(request_id, ("draft", "scheduled"), "scheduled",
                             status="scheduled", send_at=utc_text(send_at),
                             window_applies=int(window_applies), next_try_at=None)
 
     def cancel(self, request_id: int) -> Record:
-        """Stop a draft or queued request; it stays in the history."""
-        return self._update(request_id, ("draft", "scheduled"), "cancelled",
+        """Stop a draft, queued or held request; it stays in the history."""
+        return self._update(request_id, ("draft", "scheduled", "held"), "cancelled",
                             status="cancelled")
+
+    def hold(self, request_id: int, reason: str) -> bool:
+        """Stop a queued request because the recipient wrote first; False if it was not queued."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'held', held_reason = ? "
+                "WHERE id = ? AND status = 'scheduled' AND hold_override = 0",
+                (reason, request_id))
+            return cursor.rowcount == 1
+
+    def record_found_reply(self, request_id: int, reply: str, replied_at: datetime,
+                           message_id: str | None, sender: str | None) -> bool:
+        """Store a reply found in the mailbox on a sent request; False if one is recorded."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'replied', reply = ?, replied_at = ?, "
+                "reply_message_id = ?, reply_from = ? WHERE id = ? AND status = 'sent'",
+                (reply, utc_text(replied_at), message_id, sender, request_id))
+            return cursor.rowcount == 1
+
+    def set_takeaways(self, request_id: int, takeaways: dict[str, Any]) -> Record:
+        """Keep the user's private takeaways from a reply with the request."""
+        return self._update(request_id, ("replied",), "reflected on",
+                            takeaways=json.dumps(takeaways))
+
+    def children(self, parent_id: int) -> list[Record]:
+        """Return the thank-yous and follow-ups that belong to a request."""
+        rows = self._query("SELECT * FROM requests WHERE parent_id = ? ORDER BY id",
+                           (parent_id,))
+        return [_row_to_record(r) for r in rows]
+
+    def to_address(self, addr: str, statuses: Sequence[str]) -> list[Record]:
+        """Return the requests (kind request) to an address in the given states."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._query(
+            f"SELECT * FROM requests WHERE kind = 'request' AND lower(to_addr) = lower(?) "
+            f"AND status IN ({marks}) ORDER BY id", (addr, *statuses))
+        return [_row_to_record(r) for r in rows]
+
+    def with_thread_id(self, message_id: str, statuses: Sequence[str]) -> list[Record]:
+        """Return the requests (kind request) that answer the rejection with this Message-ID."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._query(
+            f"SELECT * FROM requests WHERE kind = 'request' AND in_reply_to = ? "
+            f"AND status IN ({marks}) ORDER BY id", (message_id, *statuses))
+        return [_row_to_record(r) for r in rows]
+
+    def add_follow_up(self, req: NewRequest) -> Record | None:
+        """Store a request's one follow-up; None if it already has one (made by another run)."""
+        assert req.kind == "follow-up" and req.parent_id is not None
+        try:
+            return self.add(req)
+        except Failure:
+            if self.children_of_kind(req.parent_id, "follow-up"):
+                return None
+            raise
+
+    def children_of_kind(self, parent_id: int, kind: str) -> list[Record]:
+        """Return a request's thank-yous or follow-ups."""
+        return [r for r in self.children(parent_id) if r.kind == kind]
 
     def retry(self, request_id: int, send_at: datetime) -> Record:
         """Put an interrupted or failed request back in the queue."""
