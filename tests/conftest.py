@@ -240,11 +240,23 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
             pytest.fail(reason)
         pytest.skip(reason)
-    server = dovecot.start(tmp_path_factory.mktemp("dovecot"))
+    if os.geteuid() == 0:
+        # Dovecot's unprivileged processes must reach their files, and pytest resets its base
+        # folder to 0700 whenever a session starts; so under root the instance lives in its own
+        # temporary folder, removed afterwards.
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="draft-feedback-dovecot-"))
+    else:
+        folder = tmp_path_factory.mktemp("dovecot")
+    server = dovecot.start(folder / "server")
     try:
         yield server
     finally:
         server.stop()
+        if os.geteuid() == 0:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

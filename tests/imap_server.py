@@ -96,8 +96,8 @@ class ImapServer:
 
     host = "127.0.0.1"
 
-    def account(self, mailbox_exists: bool = True) -> Account:
-        """Add a fresh account (the passwd-file is re-read on change) with an empty Maildir."""
+    def account(self) -> Account:
+        """A fresh account of its own, with an empty Maildir."""
         number = next(self._accounts)
         user = f"reader{number}@example.com"
         home = self.folder / "mail" / f"reader{number}"
@@ -106,14 +106,11 @@ class ImapServer:
             (maildir / sub).mkdir(parents=True)
         for path in (home, maildir, *(maildir / s for s in ("new", "cur", "tmp"))):
             os.chown(path, self.mail_uid, self.mail_gid)
-        line = (f"{user}:{{PLAIN}}{PASSWORD}:{self.mail_uid}:{self.mail_gid}::{home}::"
-                f"userdb_mail=maildir:{maildir}\n")
-        passwd = self.folder / "passwd"
-        with passwd.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-        # passwd-file is re-read when its mtime changes; two changes in one second look alike.
-        future = time.time() + number + 1
-        os.utime(passwd, (future, future))
+        if number >= ACCOUNTS:
+            # Dovecot re-reads the passwd-file at most once a second, when it has changed.
+            with (self.folder / "passwd").open("a", encoding="utf-8") as handle:
+                handle.write(_passwd_line(self.folder, number, self.mail_uid, self.mail_gid))
+            time.sleep(1.1)
         return Account(user, PASSWORD, maildir, self)
 
     def stop(self) -> None:
@@ -125,6 +122,15 @@ class ImapServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+ACCOUNTS = 200  # written before the start: one per test, no reload to wait for
+
+
+def _passwd_line(folder: Path, number: int, uid: int, gid: int) -> str:
+    home = folder / "mail" / f"reader{number}"
+    return (f"reader{number}@example.com:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{home}::"
+            f"userdb_mail=maildir:{home / 'Maildir'}\n")
 
 
 def _config(folder: Path, port: int, tls_port: int, cert: Path, key: Path, login_user: str,
@@ -183,7 +189,7 @@ service stats {{
 
 
 def _open_path(folder: Path) -> None:
-    """Let unprivileged processes reach `folder` (pytest makes its base folder 0700 for root)."""
+    """Let unprivileged processes reach `folder` (mkdtemp makes it 0700)."""
     path = folder
     while path != path.parent and path != Path("/tmp") and path != Path("/"):
         mode = path.stat().st_mode & 0o777
@@ -198,7 +204,6 @@ def start(folder: Path) -> ImapServer:
 
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = self_signed_certificate(folder)
-    (folder / "passwd").write_text("", encoding="utf-8")
     (folder / "mail").mkdir()
     if os.geteuid() == 0:
         nobody = _user("nobody")
@@ -208,19 +213,24 @@ def start(folder: Path) -> ImapServer:
         internal_user = "dovecot" if _user("dovecot") else "nobody"
         _open_path(folder)
         os.chown(folder / "mail", mail_uid, mail_gid)
-        for path in (folder / "passwd", cert, key):
+        for path in (cert, key):
             os.chmod(path, 0o644)
     else:
         me = pwd.getpwuid(os.getuid())
         mail_uid, mail_gid = me.pw_uid, me.pw_gid
         login_user = internal_user = me.pw_name
+    (folder / "passwd").write_text("".join(
+        _passwd_line(folder, n, mail_uid, mail_gid) for n in range(ACCOUNTS)), encoding="utf-8")
+    if os.geteuid() == 0:
+        os.chmod(folder / "passwd", 0o644)
     port, tls_port = _free_port(), _free_port()
     conf = folder / "dovecot.conf"
     conf.write_text(_config(folder, port, tls_port, cert, key, login_user, internal_user,
                             min(mail_uid, 500) or 1), encoding="utf-8")
     log = folder / "dovecot.log"
-    process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                               stderr=(folder / "dovecot.stderr").open("wb"))
+    with (folder / "dovecot.stderr").open("wb") as stderr:
+        process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
     server = ImapServer(folder, port, tls_port, cert, process, log, mail_uid, mail_gid)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -668,9 +668,10 @@ def send_due_cmd(app: App, dry_run: bool, limit: int | None) -> None:
     Example (crontab, every 10 minutes):
       */10 * * * * draft-feedback send-due
     """
-    from draft_feedback.sending import send_due
+    from draft_feedback.workflow import send_due_checked
 
-    report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
+    report = send_due_checked(app.outbox, app.config, clock=utcnow, limit=limit,
+                              dry_run=dry_run)
     _print_report(report, app)
     if report.failed:
         sys.exit(EXIT_FAILURE)
@@ -686,9 +687,14 @@ def _print_report(report: Any, app: App) -> None:
         click.echo(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
                    "to send.")
         return
+    for note in report.notes:
+        click.echo(note)
     for o in report.outcomes:
         if o.status == "sent":
             click.echo(f"request {o.id}: sent")
+        elif o.status == "held":
+            click.echo(f"request {o.id}: held ({o.detail}); `draft-feedback schedule {o.id}` "
+                       "sends it anyway")
         elif o.status == "scheduled":
             click.echo(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
                        "again later", err=True)
@@ -716,12 +722,14 @@ def worker(app: App, interval: float) -> None:
       draft-feedback worker --interval 300
     """
     from draft_feedback.sending import run_worker
+    from draft_feedback.workflow import send_due_checked
 
     click.echo(f"Sending due requests every {interval:g} s; Ctrl-C or SIGTERM stops after the "
                "message in flight.")
     code = run_worker(app.outbox, app.config, clock=utcnow, interval=interval,
                       on_report=lambda report: _print_report(report, app),
-                      on_error=lambda message: click.echo(f"Error: {message}", err=True))
+                      on_error=lambda message: click.echo(f"Error: {message}", err=True),
+                      run=send_due_checked)
     click.echo("Worker stopped.")
     sys.exit(code)
 
@@ -974,6 +982,10 @@ def _render_record(record: Record, app: App, full: bool = False) -> str:
         lines.append(f"Sent:          {_when(record.sent_at, app)}")
     if record.last_error:
         lines.append(f"Last error:    {record.last_error} (attempts: {record.attempts})")
+    if record.held_reason:
+        lines.append(f"Held:          {record.held_reason}")
+    if record.parent_id is not None:
+        lines.append(f"A {record.kind} to request {record.parent_id}")
     if full:
         if record.reflection:
             lines += ["", "Your reflection (private, never sent):"]
@@ -981,6 +993,9 @@ def _render_record(record: Record, app: App, full: bool = False) -> str:
                 lines.append(f"  {key}: {answer}")
         if record.reply:
             lines += ["", f"Reply (recorded {_when(record.replied_at, app)}):", record.reply]
+        if record.takeaways:
+            lines += ["", "Your takeaways (private, never sent):"]
+            lines += [f"  {k}: {v}" for k, v in record.takeaways.items()]
     return "\n".join(lines)
 
 
@@ -1008,6 +1023,8 @@ _HINTS = {
     "interrupted": "check your Sent folder; `draft-feedback retry {id}` if it did not go",
     "failed": "fix the cause shown by `show {id}`, then `draft-feedback retry {id}`",
     "draft": "`draft-feedback schedule {id}`",
+    "held": ("the recipient wrote first; read it, then `draft-feedback schedule {id}` to send "
+             "anyway or `draft-feedback cancel {id}`"),
 }
 
 
@@ -1026,7 +1043,7 @@ def _table(records: list[Record], app: App, older: list[tuple[int, str]] | None 
     out = ["  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row))
            for row in rows]
     attention = [*(older or []), *((r.id, r.status) for r in records
-                                    if r.status in ("interrupted", "failed"))]
+                                    if r.status in ("interrupted", "failed", "held"))]
     hints = [f"  {i}: {_HINTS[s].format(id=i)}" for i, s in attention]
     if hints:
         out += ["", "To do:"] + hints
@@ -1075,3 +1092,148 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     return 0
 
 
+
+
+# --- after the request: sync, thank, reflect, review -------------------------------------------
+
+
+@cli.command("sync", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@pass_app
+def sync_cmd(app: App, as_json: bool) -> None:
+    """Read the mailbox (read-only): record replies, hold requests whose recipient wrote first.
+
+    Nothing in the mailbox is marked read, moved or deleted.
+
+    \b
+    Example:
+      draft-feedback sync
+    """
+    from draft_feedback.workflow import sync_mailbox
+
+    report = sync_mailbox(app.outbox, app.config, utcnow())
+    if as_json:
+        _print_json(report.to_json())
+        return
+    for event in report.events:
+        click.echo(f"request {event.request_id}: {event.action} ({event.detail})")
+    replied = sum(1 for e in report.events if e.action == "replied")
+    held = sum(1 for e in report.events if e.action == "held")
+    click.echo(f"{report.messages:,} message(s) read in {report.seconds:.2f} s: {replied} "
+               f"repl{'y' if replied == 1 else 'ies'} recorded, {held} held.")
+    for event in report.events:
+        if event.action == "replied":
+            click.echo(f"Next: `draft-feedback show {event.request_id}` to read it, "
+                       f"`draft-feedback thank {event.request_id}` to say thank you.")
+            break
+    for event in report.events:
+        if event.action == "held":
+            click.echo(f"Held requests wait for you: `draft-feedback schedule "
+                       f"{event.request_id}` sends one anyway, `draft-feedback cancel "
+                       f"{event.request_id}` ends it.")
+            break
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@click.option("--schedule", is_flag=True, help="Queue at the next opening of the send window.")
+@click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (ISO 8601).")
+@click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
+              help="Register of the wording (default: the request's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_app
+def thank(app: App, request_id: int, schedule: bool, at: str | None, tone: str | None,
+          as_json: bool) -> None:
+    """Draft a short thank-you to the reply of request ID, threaded under their answer.
+
+    No cooling-off: they gave their time, so it may go within the day.
+
+    \b
+    Example:
+      draft-feedback thank 7 --schedule
+    """
+    from draft_feedback.workflow import parse_at, thank_reply
+
+    when = parse_at(at, app.config, utcnow())
+    record = thank_reply(request_id, app.outbox, app.config, utcnow(), schedule=schedule,
+                         at=when, tone=tone)
+    if as_json:
+        _print_json(record.to_json())
+        return
+    click.echo(_render_record(record, app))
+    click.echo(_next_step(record))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@pass_app
+def reflect(app: App, request_id: int) -> None:
+    """Note, privately, what in a reply resonates, what does not, and one next step.
+
+    Stored with the request and never sent.
+
+    \b
+    Example:
+      draft-feedback reflect 7
+    """
+    from draft_feedback.workflow import REFLECT_QUESTIONS, reflect_on_reply
+
+    record = app.outbox.get(request_id)
+    if record.status != "replied":
+        reflect_on_reply(request_id, {}, app.outbox, utcnow())  # raises the clear error
+    if record.reply:
+        click.echo(record.reply.rstrip("\n"))
+        click.echo("")
+    answers = {}
+    for key, question in REFLECT_QUESTIONS:
+        answers[key] = click.prompt(question, default="", show_default=False)
+    record = reflect_on_reply(request_id, answers, app.outbox, utcnow())
+    click.echo(f"Kept with request {record.id}, for you only; `draft-feedback review` gathers "
+               "your next steps.")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@pass_app
+def review(app: App, as_json: bool) -> None:
+    """The journey so far: requests, replies, what you asked, what came back, next steps.
+
+    \b
+    Example:
+      draft-feedback review
+    """
+    from draft_feedback.workflow import review_journey
+
+    summary = review_journey(app.outbox, app.catalog, app.config, utcnow())
+    if as_json:
+        _print_json(summary.to_json())
+        return
+    click.echo(_review_page(summary))
+
+
+def _review_page(summary: Any) -> str:
+    lines = ["Your feedback journey", "=====================", ""]
+    if not summary.by_status:
+        return "\n".join(lines + ["No requests yet. `draft-feedback new --help` shows how to "
+                                  "start."])
+    counts = ", ".join(f"{n} {s}" for s, n in summary.by_status.items())
+    lines.append(f"Requests:   {sum(summary.by_status.values())} ({counts})")
+    if summary.sent:
+        rate = f"{summary.reply_rate:.0%}" if summary.reply_rate is not None else "-"
+        lines.append(f"Replies:    {summary.replied} of {summary.sent} sent ({rate})")
+    if summary.median_reply_days is not None:
+        lines.append(f"Median time to a reply: {summary.median_reply_days:g} days")
+    if summary.areas:
+        lines += ["", "What you asked about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.areas]
+    if summary.themes:
+        lines += ["", "What the replies talk about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.themes]
+    if summary.next_steps:
+        lines += ["", "Your next steps:"]
+        lines += [f"  [{i}] {step}" for i, step in summary.next_steps]
+    if summary.waiting:
+        lines += ["", "Still waiting:"]
+        lines += [f"  {i:>3} {status:<11} {detail}" for i, status, detail in summary.waiting]
+    lines += ["", "Some feedback will resonate and some won't; both are fine. Keep what helps."]
+    return "\n".join(lines)

@@ -590,6 +590,14 @@ class Outbox:
                 (reply, utc_text(replied_at), message_id, sender, request_id))
             return cursor.rowcount == 1
 
+    def mark_bounced(self, request_id: int, error: str) -> bool:
+        """A sent request came back undeliverable: failed, with the bounce's reason."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'failed', last_error = ? "
+                "WHERE id = ? AND status = 'sent'", (error, request_id))
+            return cursor.rowcount == 1
+
     def set_takeaways(self, request_id: int, takeaways: dict[str, Any]) -> Record:
         """Keep the user's private takeaways from a reply with the request."""
         return self._update(request_id, ("replied",), "reflected on",

@@ -27,6 +27,17 @@ class Origin:
     in_reply_to: str | None = None
     references: str | None = None
     reflection: dict[str, str] = field(default_factory=dict)
+    follow_up: bool | None = None  # --follow-up / --no-follow-up; None: follow_up.after_days
+
+
+DEFAULT_FOLLOW_UP_DAYS = 10  # --follow-up without follow_up.after_days in the config
+
+
+def follow_up_days(config: Config, chosen: bool | None) -> int | None:
+    """Days after the send for the one follow-up, or None for none (the default)."""
+    if chosen is None:
+        return config.follow_up_days
+    return (config.follow_up_days or DEFAULT_FOLLOW_UP_DAYS) if chosen else None
 
 
 def rules_for(config: Config) -> tuple[Rule, ...]:
@@ -110,6 +121,7 @@ def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
         in_reply_to=origin.in_reply_to,
         references=origin.references,
         reflection=dict(origin.reflection),
+        follow_up_days=follow_up_days(config, origin.follow_up),
     ))
     if queue and not has_errors(findings):
         return schedule_request(record.id, config, outbox, now, at=at)
@@ -142,9 +154,9 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
     """Queue a draft, or move a queued one, never before its cooling-off ends."""
     _ready_to_queue(config)
     record = outbox.get(request_id)
-    if record.status not in ("draft", "scheduled"):
-        raise BadInput(f"request {request_id} is {record.status}; only a draft or a queued "
-                       "request can be scheduled" + (
+    if record.status not in ("draft", "scheduled", "held"):
+        raise BadInput(f"request {request_id} is {record.status}; only a draft, a queued or a "
+                       "held request can be scheduled" + (
                            f" (use `draft-feedback retry {request_id}`)"
                            if record.status in ("failed", "interrupted") else ""))
     when, window_applies = send_time(record, config, now, at)
@@ -394,3 +406,65 @@ def reply_text(data: bytes, source: str) -> str:
     except UnicodeDecodeError:
         raise BadInput(f"{source}: not UTF-8 text or an email; save the reply as .eml or "
                        "plain text") from None
+
+
+# --- after the request: the reply loop (replyloop.py does the work) ----------------------------
+
+
+def sync_mailbox(outbox: Outbox, config: Config, now: datetime) -> SyncReport:
+    """Read the mailbox once: record replies and bounces, hold requests, queue follow-ups."""
+    from draft_feedback.replyloop import Watcher, queue_follow_ups, sync
+
+    if config.imap is None:
+        raise BadInput(f"{config.source}: no imap section, so there is no mailbox to read; add "
+                       "imap: {host: imap.example.com} (see config.example.yaml)")
+    watcher = Watcher(config)
+    try:
+        report = sync(outbox, config, watcher, now)
+    finally:
+        watcher.close()
+    report.follow_ups = queue_follow_ups(outbox, config, now)
+    return report
+
+
+def send_due_checked(outbox: Outbox, config: Config, **options: Any) -> SendReport:
+    """send-due with the mailbox check before each claim when imap is configured."""
+    from draft_feedback.replyloop import send_due_checked as run
+
+    return run(outbox, config, **options)
+
+
+def thank_reply(request_id: int, outbox: Outbox, config: Config, now: datetime, *,
+                schedule: bool = False, at: datetime | None = None,
+                tone: str | None = None) -> Record:
+    """Draft (and queue) the thank-you to a request's reply."""
+    from draft_feedback.replyloop import thank
+
+    return thank(request_id, outbox, config, now, schedule=schedule, at=at, tone=tone)
+
+
+def reflect_on_reply(request_id: int, answers: dict[str, str], outbox: Outbox,
+                     now: datetime) -> Record:
+    """Keep the user's takeaways from a reply."""
+    from draft_feedback.replyloop import reflect
+
+    return reflect(request_id, answers, outbox, now)
+
+
+def review_journey(outbox: Outbox, catalog: Catalog, config: Config, now: datetime) -> Review:
+    """Summarise the journey for `review`."""
+    from draft_feedback.replyloop import review
+
+    return review(outbox, catalog, config, now)
+
+
+if TYPE_CHECKING:
+    from draft_feedback.replyloop import Review, SyncReport
+    from draft_feedback.sending import Report as SendReport
+
+REFLECT_QUESTIONS = (
+    ("resonates", "Which points resonate with you?"),
+    ("not_for_me", "Which points do not, and why is that fine?"),
+    ("nudged_to_develop", "What skill does this nudge you to develop?"),
+    ("next_step", "One concrete next step (small enough to start this week):"),
+)
