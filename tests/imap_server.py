@@ -153,6 +153,9 @@ ssl_min_protocol = TLSv1.2
 # Plain text logins on the loopback port, for imap.security: none against a local server.
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# A refused login answers at once: the tests try wrong passwords on purpose.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file

@@ -255,43 +255,7 @@ def test_hostile_headers_change_nothing_they_should_not(run: Run, loop: Any) -> 
     assert after["replied_at"][:4] == str(datetime.now(UTC).year)
 
 
-# --- faults: nothing changes, and the message says why ------------------------------------
-
-
-@pytest.mark.parametrize(("setup", "expected"), [
-    ("down", "could not be reached (connection refused); check imap.host and imap.port"),
-    ("password", "refused the login for reader"),
-    ("mailbox", "has no mailbox 'Archive/Feedback'"),
-])
-def test_imap_faults_change_no_request(run: Run, loop: Any, monkeypatch: pytest.MonkeyPatch,
-                                       setup: str, expected: str) -> None:
-    from conftest import free_port
-
-    held_candidate = queue(run, to="Sam Lee <sam@example.com>")
-    record = sent_request(run, loop)
-    loop.account.deliver(mail(PRIYA, "Re: x", "answer", in_reply_to=record["message_id"]))
-    if setup == "down":
-        loop.configure(port=free_port())
-    elif setup == "password":
-        monkeypatch.setenv("DRAFT_FEEDBACK_IMAP_PASSWORD", "wrong-password")
-    else:
-        loop.configure(mailbox="Archive/Feedback")
-    before = outbox_state(run)
-    result = run("sync")
-    assert result.exit_code == 1
-    assert expected in result.stderr
-    assert "no request was changed" in result.stderr
-    assert "Traceback" not in result.output
-    assert outbox_state(run) == before
-    assert show(run, held_candidate["id"])["status"] in ("scheduled", "sent")
-
-
-def test_a_wrong_password_is_never_echoed(run: Run, loop: Any,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DRAFT_FEEDBACK_IMAP_PASSWORD", "hunter2-secret")
-    result = run("sync")
-    assert result.exit_code == 1
-    assert "hunter2" not in result.output
+# --- connection security -------------------------------------------------------------------
 
 
 def test_tls_with_a_trusted_certificate_and_refusal_of_an_unknown_one(
@@ -500,3 +464,43 @@ def test_a_reply_landing_before_the_follow_up_goes_holds_it(run: Run, loop: Any)
     held = show(run, follow_id)
     assert held["status"] == "held"
     assert held["held_reason"].startswith("Priya Shah <priya@example.com> replied on")
+
+
+# --- faults: nothing changes, and the message says why ------------------------------------
+# Last in the file: after a refused login Dovecot slows further logins from the address.
+
+
+@pytest.mark.parametrize(("setup", "expected"), [
+    ("down", "could not be reached (connection refused); check imap.host and imap.port"),
+    ("mailbox", "has no mailbox 'Feedback'"),
+    ("password", "refused the login for reader"),
+])
+def test_imap_faults_change_no_request(run: Run, loop: Any, monkeypatch: pytest.MonkeyPatch,
+                                       setup: str, expected: str) -> None:
+    from conftest import free_port
+
+    held_candidate = queue(run, to="Sam Lee <sam@example.com>")
+    record = sent_request(run, loop)
+    loop.account.deliver(mail(PRIYA, "Re: x", "answer", in_reply_to=record["message_id"]))
+    if setup == "down":
+        loop.configure(port=free_port())
+    elif setup == "password":
+        monkeypatch.setenv("DRAFT_FEEDBACK_IMAP_PASSWORD", "wrong-password")
+    else:
+        loop.configure(mailbox="Feedback")
+    before = outbox_state(run)
+    result = run("sync")
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    assert "no request was changed" in result.stderr
+    assert "Traceback" not in result.output
+    assert outbox_state(run) == before
+    assert show(run, held_candidate["id"])["status"] in ("scheduled", "sent")
+
+
+def test_a_wrong_password_is_never_echoed(run: Run, loop: Any,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRAFT_FEEDBACK_IMAP_PASSWORD", "hunter2-secret")
+    result = run("sync")
+    assert result.exit_code == 1
+    assert "hunter2" not in result.output
