@@ -12,8 +12,9 @@ import pytest
 import time_machine
 from click.testing import Result
 
-from conftest import PRIYA, write_config
 from draft_feedback.timing import check_holidays, into_window, parse_window
+
+from conftest import PRIYA, write_config
 
 Run = Callable[..., Result]
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

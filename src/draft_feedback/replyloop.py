@@ -15,8 +15,8 @@ from draft_feedback.outbox import NewRequest, Outbox, Record
 
 if TYPE_CHECKING:
     from draft_feedback.catalog import Catalog
+    from draft_feedback.incoming import Incoming
     from draft_feedback.mailbox import Mailbox
-    from draft_feedback.replies import Incoming
     from draft_feedback.sending import Outcome, Report
 
 # Mailbox providers: a colleague's address there says nothing about the organisation.
@@ -120,7 +120,7 @@ def _answered(record: Record, outbox: Outbox) -> Record:
 def sync(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
          only: Iterable[Record] | None = None) -> SyncReport:
     """Read the mailbox (read-only): record replies and bounces, hold queued requests."""
-    from draft_feedback.replies import AUTO_REPLY, BOUNCE, FORWARD, parse_headers
+    from draft_feedback.incoming import AUTO_REPLY, BOUNCE, FORWARD, parse_headers
 
     started = time.perf_counter()
     report = SyncReport()
@@ -182,7 +182,7 @@ def _rejection_ids(record: Record) -> list[str]:
 
 def _replied_to(mail: Incoming, sent: list[Record], ours: dict[str, Record]) -> list[Record]:
     """The sent requests this message answers: by thread ids, else by address and subject."""
-    from draft_feedback.replies import normalised_subject
+    from draft_feedback.incoming import normalised_subject
 
     threaded = [ours[i] for i in mail.thread_ids if i in ours]
     if threaded:
@@ -220,7 +220,7 @@ def _written_first(mail: Incoming, queued: list[Record],
 
 def _record_reply(outbox: Outbox, mailbox: Mailbox, mail: Incoming, record: Record,
                   report: SyncReport, config: Config) -> None:
-    from draft_feedback.replies import body_text, is_forward, parse_message, strip_quoted
+    from draft_feedback.incoming import body_text, is_forward, parse_message, strip_quoted
 
     target = _answered(record, outbox)
     if target.status != "sent":
@@ -245,7 +245,7 @@ def _record_reply(outbox: Outbox, mailbox: Mailbox, mail: Incoming, record: Reco
 
 def _bounce(outbox: Outbox, mailbox: Mailbox, mail: Incoming, ours: dict[str, Record],
             report: SyncReport) -> None:
-    from draft_feedback.replies import bounce_mentions
+    from draft_feedback.incoming import bounce_mentions
 
     named, diagnostic = bounce_mentions(mailbox.message(mail.uid), set(ours))
     for message_id in named:
@@ -300,7 +300,8 @@ def queue_follow_ups(outbox: Outbox, config: Config, now: datetime) -> list[int]
 
 
 def _follow_up(outbox: Outbox, config: Config, parent: Record, now: datetime) -> int | None:
-    from draft_feedback.message import cap_subject, make_message_id
+    from draft_feedback.addresses import cap_subject
+    from draft_feedback.message import make_message_id
     from draft_feedback.timing import into_window
     from draft_feedback.workflow import check_request, has_errors
 
@@ -356,8 +357,9 @@ def thank(request_id: int, outbox: Outbox, config: Config, now: datetime, *,
           schedule: bool = False, at: datetime | None = None,
           tone: str | None = None) -> Record:
     """Draft (and queue) a short thank-you to the reply of a replied request, threaded under it."""
-    from draft_feedback.message import cap_subject, make_message_id, parse_address
-    from draft_feedback.replies import is_form_answer
+    from draft_feedback.addresses import cap_subject, parse_address
+    from draft_feedback.incoming import is_form_answer
+    from draft_feedback.message import make_message_id
     from draft_feedback.timing import into_window
     from draft_feedback.workflow import check_request, has_errors
 
