@@ -165,6 +165,10 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
               help="Prefill from the saved rejection email (- for standard input).")
 @click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
+@click.option("--again", is_flag=True,
+              help="Confirm a request to someone who already has one (draft, queued or sent).")
+@click.option("--follow-up/--no-follow-up", "follow_up", default=None,
+              help="One gentle follow-up if no reply comes (default: follow_up.after_days).")
 @click.option("--thank-you-only", is_flag=True,
               help="A short thank-you with no questions (automated or form rejections).")
 @click.option("--guided", is_flag=True,
@@ -177,7 +181,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         questions: tuple[str, ...] = (), highlight: str | None = None, future: bool = True,
         tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
         at: str | None = None, thank_you_only: bool = False, guided: bool = False,
-        edit_first: bool = False, as_json: bool = False) -> None:
+        edit_first: bool = False, as_json: bool = False, again: bool = False,
+        follow_up: bool | None = None) -> None:
     """Draft a feedback request from the details of a rejection.
 
     The draft is saved in the outbox; --schedule or --at queue it for sending after the
@@ -195,7 +200,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
     options = NewOptions(
         scenario=scenario, to=to, org=org, role=role, rejected=rejected, areas=areas,
         questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
-        schedule=schedule, at=at, thank_you_only=thank_you_only)
+        schedule=schedule, at=at, thank_you_only=thank_you_only, again=again,
+        follow_up=follow_up)
     if guided:
         from draft_feedback.guided import run as run_guided
 
@@ -220,11 +226,14 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
 
 def _create(app: App, options: Any, edit_first: bool) -> Record:
     """Validate, render, optionally edit, check and store one request."""
-    from draft_feedback.workflow import new_request, prepare
+    from draft_feedback.workflow import asked_before, new_request, prepare
 
     now = utcnow()
     prepared = prepare(options, app.config, app.catalog, now)
     _warn_automated(prepared)
+    note = asked_before(prepared, options, app.outbox, _interactive())
+    if note:
+        click.echo(note, err=True)
     return new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                        schedule=options.schedule, at=prepared.at, catalog=app.catalog,
                        revise=_revise if edit_first else None)
@@ -660,8 +669,9 @@ def config_path_cmd(app: App) -> None:
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--imap", is_flag=True, help="The IMAP password, when it differs from SMTP's.")
 @pass_app
-def login(app: App, user: str | None, password_stdin: bool) -> None:
+def login(app: App, user: str | None, password_stdin: bool, imap: bool = False) -> None:
     """Keep the SMTP password in the system keyring.
 
     For Gmail, use an app password (Google Account > Security > App passwords).
@@ -673,22 +683,25 @@ def login(app: App, user: str | None, password_stdin: bool) -> None:
     """
     from draft_feedback.workflow import smtp_user, store_password
 
-    name = smtp_user(app.config, user)
+    name = smtp_user(app.config, user, imap=imap)
+    kind = "IMAP" if imap else "SMTP"
     if password_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
     else:
-        secret = click.prompt(f"SMTP password for {name}", hide_input=True, default="",
+        secret = click.prompt(f"{kind} password for {name}", hide_input=True, default="",
                               show_default=False)
     if not secret:
         raise BadInput("the password is empty; nothing was stored")
-    store_password(name, secret)
-    click.echo(f"Password for {name} stored in the system keyring (service draft-feedback).")
+    store_password(name, secret, imap=imap)
+    service = "draft-feedback-imap" if imap else "draft-feedback"
+    click.echo(f"{kind} password for {name} stored in the system keyring (service {service}).")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
+@click.option("--imap", is_flag=True, help="Remove the IMAP password instead.")
 @pass_app
-def logout(app: App, user: str | None) -> None:
+def logout(app: App, user: str | None, imap: bool = False) -> None:
     """Remove the SMTP password from the system keyring.
 
     \b
@@ -697,9 +710,10 @@ def logout(app: App, user: str | None) -> None:
     """
     from draft_feedback.workflow import delete_password, smtp_user
 
-    name = smtp_user(app.config, user)
-    if delete_password(name):
-        click.echo(f"Password for {name} removed from the system keyring.")
+    name = smtp_user(app.config, user, imap=imap)
+    if delete_password(name, imap=imap):
+        click.echo(f"{'IMAP' if imap else 'SMTP'} password for {name} removed from the system "
+                   "keyring.")
     else:
         click.echo(f"No password for {name} was stored.")
 

@@ -224,6 +224,8 @@ class NewOptions:
     at: str | None = None
     thank_you_only: bool = False
     reflection: tuple[tuple[str, str], ...] = ()
+    again: bool = False  # --again: a request to someone already asked is meant
+    follow_up: bool | None = None  # --follow-up / --no-follow-up
 
 
 @dataclass(frozen=True)
@@ -369,8 +371,32 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         in_reply_to=rejection.message_id if rejection else None,
         references=rejection.references if rejection else None,
         reflection={k: v for k, v in options.reflection if v.strip()},
+        follow_up=options.follow_up,
     )
     return Prepared(draft, origin, parse_at(options.at, config, now), rejection)
+
+
+def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
+                 interactive: bool) -> str | None:
+    """Warn of an earlier request to the same person or rejection; refuse to queue blind.
+
+    On a terminal, and for a draft, the warning is shown and `new` goes on; queueing from a
+    script (--schedule or --at off a terminal) is refused until --again confirms it.
+    """
+    from draft_feedback.replyloop import earlier_requests
+
+    if options.again:
+        return None
+    earlier = earlier_requests(outbox, prepared.draft.to.email, prepared.origin.in_reply_to)
+    if not earlier:
+        return None
+    named = ", ".join(f"request {r.id} ({r.status})" for r in earlier)
+    if (options.schedule or options.at is not None) and not interactive:
+        raise BadInput(f"--again: {prepared.draft.to.email} was already asked: {named}; "
+                       f"`draft-feedback show {earlier[-1].id}` shows it. Add --again to send "
+                       "another request anyway; nothing was stored")
+    return (f"Note: {prepared.draft.to.email} was already asked: {named}. Saving this one "
+            "too; add --again to confirm such a request without this note.")
 
 
 def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
