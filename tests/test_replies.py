@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from conftest import PRIYA, write_config
 from draft_feedback.incoming import (
     AUTO_REPLY,
     BOUNCE,
@@ -22,6 +21,8 @@ from draft_feedback.incoming import (
     parse_headers,
     strip_quoted,
 )
+
+from conftest import PRIYA, write_config
 
 Run = Callable[..., Result]
 NOW = datetime(2026, 12, 2, 10, tzinfo=UTC)
