@@ -194,3 +194,60 @@ def test_login_imap_keeps_its_own_password_and_sync_uses_it(
     assert result.exit_code == 1
     assert f"no IMAP password stored for {imap_account.user}; run `draft-feedback login " \
         "--imap`" in result.stderr
+
+
+def test_reflect_and_review_tell_the_journey(run: Run, tmp_path: Path,
+                                             smtp_server: Any) -> None:
+    import time_machine
+
+    write_config(tmp_path / "config.yaml", smtp_server)
+    start = datetime.now(UTC)
+
+    def at(days: float) -> Any:
+        return time_machine.travel(start + timedelta(days=days), tick=False)
+
+    people = [("Priya Shah <priya@acme.com>", "Acme", "interview-system-design"),
+              ("Sam Lee <sam@globex.com>", "Globex", "interview-clarity"),
+              ("Ana Gomez <ana@initech.com>", "Initech", "interview-system-design")]
+    with at(0):
+        for to, org, area in people:
+            run("new", "--to", to, "--org", org, "--role", "Data Analyst", "--rejected",
+                (start - timedelta(days=3)).isoformat(), "--ask", area, "--schedule", ok=True)
+        run("send-due", ok=True)
+        run("new", "--to", "Kim Park <kim@umbrella.com>", "--org", "Umbrella", "--rejected",
+            start.isoformat(), ok=True)
+    with at(2):
+        run("reply", "1", "-", input="Your system design answer skipped the database "
+            "trade-offs; practise scaling questions.\n", ok=True)
+    with at(6):
+        run("reply", "2", "-", input="Be more concise: your answers rambled a little, "
+            "but the structure of your examples was good.\n", ok=True)
+        reflected = run("reflect", "1", input="The database point, yes\nNone really\n"
+                        "System design\nDo two mock design interviews by Friday\n")
+        assert reflected.exit_code == 0, reflected.output
+        assert "Kept with request 1, for you only" in reflected.stdout
+        shown = run("show", "1", ok=True).stdout
+        assert "next_step: Do two mock design interviews by Friday" in shown
+        page = run("review", ok=True).stdout
+        data = json.loads(run("review", "--json", ok=True).stdout)
+    print("\n" + page)
+    assert "Requests:   4 (1 draft, 2 replied, 1 sent)" in page
+    assert "Replies:    2 of 3 sent (67%)" in page
+    assert "Median time to a reply: 4 days" in page
+    assert "  [1] Do two mock design interviews by Friday" in page
+    assert "no reply yet (6 days)" in page
+    assert "`draft-feedback reflect 2`" in page
+    assert data["reply_rate"] == 0.667 and data["median_reply_days"] == 4.0
+    assert {t["theme"]: t["count"] for t in data["themes"]} == {
+        "My answers to the system-design question": 1,  # "system design", "scaling"
+        "How I described my past impact": 1,  # "examples"
+        "How clearly and concisely I answered": 1}  # "concise", "rambled", "structure"
+    assert data["next_steps"] == [{"id": 1, "next_step": "Do two mock design interviews by "
+                                   "Friday"}]
+
+
+def test_reflect_needs_a_reply(run: Run, config_file: Path) -> None:
+    new(run, ok=True)
+    result = run("reflect", "1", input="x\n")
+    assert result.exit_code == 2
+    assert "request 1 is draft; reflecting needs a reply" in result.stderr
