@@ -385,8 +385,8 @@ def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
     """
     from draft_feedback.replyloop import earlier_requests
 
-    if options.again:
-        return None
+    if options.again or not outbox.path.exists():
+        return None  # nothing asked yet: and a first `new` must not create the outbox early
     earlier = earlier_requests(outbox, prepared.draft.to.email, prepared.origin.in_reply_to)
     if not earlier:
         return None
