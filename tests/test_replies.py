@@ -251,3 +251,47 @@ def test_reflect_needs_a_reply(run: Run, config_file: Path) -> None:
     result = run("reflect", "1", input="x\n")
     assert result.exit_code == 2
     assert "request 1 is draft; reflecting needs a reply" in result.stderr
+
+
+def test_without_imap_a_recorded_reply_still_holds_the_follow_up(
+        run: Run, tmp_path: Path, smtp_server: Any) -> None:
+    import time_machine
+
+    write_config(tmp_path / "config.yaml", smtp_server, extra="follow_up:\n  after_days: 10\n")
+    start = datetime.now(UTC)
+    record = json.loads(new(run, "--schedule", "--json", ok=True).stdout)
+    run("send-due", ok=True)
+    with time_machine.travel(start + timedelta(days=10, hours=1), tick=False):
+        # The follow-up is made and sent at the first run after its day.
+        result = run("send-due", ok=True)
+        assert "2: sent" in result.stdout
+        assert run("send-due", ok=True).stdout.startswith("0 sent")
+    assert len(smtp_server.received) == 2
+    follow = json.loads(run("show", "2", "--json", ok=True).stdout)
+    assert (follow["kind"], follow["parent_id"], follow["status"]) == (
+        "follow-up", record["id"], "sent")
+
+
+def test_a_reply_recorded_by_hand_holds_a_queued_follow_up(
+        run: Run, tmp_path: Path, smtp_server: Any) -> None:
+    import time_machine
+
+    write_config(tmp_path / "config.yaml", smtp_server, extra="follow_up:\n  after_days: 10\n",
+                 window="send_window:\n  days: [sun]\n  start: \"09:00\"\n  end: \"09:01\"\n")
+    start = datetime.now(UTC)
+    record = json.loads(new(run, "--at", (start + timedelta(days=1)).isoformat(), "--json",
+                            ok=True).stdout)
+    with time_machine.travel(start + timedelta(days=1, minutes=1), tick=False):
+        run("send-due", ok=True)
+    with time_machine.travel(start + timedelta(days=12), tick=False):
+        run("send-due", ok=True)  # makes the follow-up, queued for Sunday's window
+        follow = json.loads(run("show", "2", "--json", ok=True).stdout)
+        assert follow["status"] == "scheduled"
+        run("reply", str(record["id"]), "-", input="Sorry for the delay: notes below.\n",
+            ok=True)
+    held = json.loads(run("show", "2", "--json", ok=True).stdout)
+    assert held["status"] == "held"
+    assert held["held_reason"] == "a reply was recorded with `draft-feedback reply`"
+    with time_machine.travel(start + timedelta(days=20), tick=False):
+        run("send-due", ok=True)
+    assert len(smtp_server.received) == 1

@@ -118,13 +118,19 @@ def _answered(record: Record, outbox: Outbox) -> Record:
 
 
 def sync(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
-         only: Iterable[Record] | None = None) -> SyncReport:
-    """Read the mailbox (read-only): record replies and bounces, hold queued requests."""
+         only: Iterable[Record] | None = None, connect: bool = True) -> SyncReport:
+    """Read the mailbox (read-only): record replies and bounces, hold queued requests.
+
+    With nothing to look for, the mailbox is still opened when `connect` (so `sync` proves the
+    settings work), and not otherwise (a send-due tick with nothing out).
+    """
     from draft_feedback.incoming import AUTO_REPLY, BOUNCE, FORWARD, parse_headers
 
     started = time.perf_counter()
     report = SyncReport()
     sent, queued = _targets(outbox, only)
+    if not sent and not queued and not connect:
+        return report
     mailbox = watcher.mailbox()
     if not sent and not queued:
         report.seconds = time.perf_counter() - started
@@ -236,11 +242,9 @@ def _record_reply(outbox: Outbox, mailbox: Mailbox, mail: Incoming, record: Reco
                                  mail.sender.formatted() if mail.sender else None):
         report.events.append(Event(target.id, "replied", f"{mail.who} on "
                                    f"{_local(mail.date, config)}"))
-        for child in outbox.children_of_kind(target.id, "follow-up"):
-            if child.status == "scheduled":
-                reason = f"{mail.who} replied on {_local(mail.date, config)}"
-                if outbox.hold(child.id, reason):
-                    report.events.append(Event(child.id, "held", reason))
+        reason = f"{mail.who} replied on {_local(mail.date, config)}"
+        for child_id in hold_follow_ups(outbox, target.id, reason):
+            report.events.append(Event(child_id, "held", reason))
 
 
 def _bounce(outbox: Outbox, mailbox: Mailbox, mail: Incoming, ours: dict[str, Record],
@@ -255,7 +259,13 @@ def _bounce(outbox: Outbox, mailbox: Mailbox, mail: Incoming, ours: dict[str, Re
             report.events.append(Event(record.id, "bounced", why))
 
 
-def hold_check(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
+def hold_follow_ups(outbox: Outbox, parent_id: int, reason: str) -> list[int]:
+    """Hold the queued follow-up of a request that has been answered."""
+    return [child.id for child in outbox.children_of_kind(parent_id, "follow-up")
+            if child.status == "scheduled" and outbox.hold(child.id, reason)]
+
+
+def hold_check(outbox: Outbox, config: Config, watcher: Watcher | None, now: datetime,
                record: Record) -> Outcome | None:
     """Just before a claim: None to send, or why not (held, or the mailbox could not be read)."""
     from draft_feedback.mailbox import MailboxError
@@ -271,6 +281,8 @@ def hold_check(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
             outbox.hold(record.id, reason)
             return Outcome(record.id, "held", reason)
         related.append(parent)
+    if watcher is None:
+        return None  # no mailbox to read: the recorded replies are all there is to go by
     try:
         sync(outbox, config, watcher, now, only=related)
     except MailboxError as exc:
@@ -527,22 +539,23 @@ def send_due_checked(outbox: Outbox, config: Config, *, clock: Callable[[], date
     from draft_feedback.sending import send_due
 
     now = clock()
-    if dry_run or config.imap is None:
-        if not dry_run:
-            queue_follow_ups(outbox, config, now)
-        return send_due(outbox, config, clock=clock, limit=limit, dry_run=dry_run, stop=stop)
-    watcher = Watcher(config)
+    if dry_run:
+        return send_due(outbox, config, clock=clock, limit=limit, dry_run=True, stop=stop)
+    watcher = Watcher(config) if config.imap is not None else None
     notes: list[str] = []
     try:
-        try:
-            found = sync(outbox, config, watcher, now)
-            notes += [f"request {e.request_id}: {e.action} ({e.detail})" for e in found.events]
-        except MailboxError as exc:
-            notes.append(f"the mailbox was not read: {exc}")
+        if watcher is not None:
+            try:
+                found = sync(outbox, config, watcher, now, connect=False)
+                notes += [f"request {e.request_id}: {e.action} ({e.detail})"
+                          for e in found.events]
+            except MailboxError as exc:
+                notes.append(f"the mailbox was not read: {exc}")
         queue_follow_ups(outbox, config, now)
         report = send_due(outbox, config, clock=clock, limit=limit, stop=stop,
                           before_claim=lambda r: hold_check(outbox, config, watcher, clock(), r))
     finally:
-        watcher.close()
+        if watcher is not None:
+            watcher.close()
     report.notes[:0] = notes
     return report

@@ -410,7 +410,11 @@ def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) ->
     text = reply_text(data, source)
     if not text.strip():
         raise BadInput(f"{source}: the reply is empty; nothing was recorded")
-    return outbox.record_reply(request_id, text, now)
+    record = outbox.record_reply(request_id, text, now)
+    from draft_feedback.replyloop import hold_follow_ups
+
+    hold_follow_ups(outbox, request_id, "a reply was recorded with `draft-feedback reply`")
+    return record
 
 
 def reply_text(data: bytes, source: str) -> str:
