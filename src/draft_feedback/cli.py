@@ -858,8 +858,11 @@ def config_path_cmd(app: App) -> None:
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--allow-insecure-keyring", is_flag=True,
+              help="Store it even in a plain-text or file keyring backend.")
 @pass_app
-def login(app: App, user: str | None, password_stdin: bool) -> None:
+def login(app: App, user: str | None, password_stdin: bool,
+          allow_insecure_keyring: bool = False) -> None:
     """Keep the SMTP password in the system keyring.
 
     For Gmail, use an app password (Google Account > Security > App passwords).
@@ -879,8 +882,8 @@ def login(app: App, user: str | None, password_stdin: bool) -> None:
                               show_default=False)
     if not secret:
         raise BadInput("the password is empty; nothing was stored")
-    store_password(name, secret)
-    click.echo(f"Password for {name} stored in the system keyring (service draft-feedback).")
+    where = store_password(name, secret, allow_insecure_keyring)
+    click.echo(f"Password for {name} stored in {where}, service draft-feedback.")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
