@@ -529,15 +529,37 @@ def _smtp(top: _Reader) -> Smtp:
             raise BadInput(str(exc)) from None
     timeout = section.whole("timeout", 60, 1, 3600)
     oauth2 = section.text("oauth2_file")
+    login = bool(section.flag("login", True))
+    if login and security == "none" and not is_loopback(host):
+        line = section.node("security").line if section.has("security") else section.line
+        raise section.error(
+            line, "smtp.security",
+            f"none with smtp.login true would send your password to {host} unencrypted; use "
+            "ssl (port 465) or starttls (port 587), or login: false for a relay that needs no "
+            "password (none with a login is only for a relay on this machine: localhost, "
+            "127.0.0.1, ::1)")
     return Smtp(
         host=host,
         port=port or DEFAULT_PORTS[security],
         security=security,
         user=user or None,
-        login=bool(section.flag("login", True)),
+        login=login,
         timeout=float(timeout or 60),
         oauth2_file=str(Path(oauth2).expanduser()) if oauth2 else None,
     )
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host that names this machine: localhost, 127.0.0.0/8 or ::1."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _defaults(top: _Reader) -> Defaults:
