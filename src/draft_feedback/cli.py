@@ -26,6 +26,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied")
 LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
+# The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
+PROVIDER_IDS = ("gmail", "outlook", "fastmail", "icloud", "proton-bridge", "relay")
 
 
 def utcnow() -> datetime:
@@ -797,20 +799,70 @@ def config_group() -> None:
 
 
 @config_group.command("init", context_settings=CONTEXT_SETTINGS)
+@click.option("--name", metavar="NAME", help="Your name, as your emails are signed.")
+@click.option("--email", metavar="ADDR", help="Your address, the one the requests come from.")
+@click.option("--timezone", metavar="TZ", help="Your IANA timezone (default: this machine's).")
+@click.option("--provider", type=click.Choice(list(PROVIDER_IDS)),
+              help="Fill in the mail settings of this provider.")
 @click.option("--force", is_flag=True, help="Replace an existing config file.")
 @pass_app
-def config_init(app: App, force: bool) -> None:
-    """Write the commented example config (never over an existing file without --force).
+def config_init(app: App, name: str | None, email: str | None, timezone: str | None,
+                provider: str | None, force: bool) -> None:
+    """Write a config with your name, address, timezone and mail provider.
+
+    On a terminal it asks for what the options do not give; every other key is written
+    commented out. Providers: gmail, outlook, fastmail, icloud, proton-bridge, relay.
 
     \b
     Example:
       draft-feedback config init
+      draft-feedback config init --name "Ana López" --email ana@fastmail.com \\
+          --timezone Europe/Madrid --provider fastmail
     """
-    from draft_feedback.config import config_path, write_example_config
+    from draft_feedback.config import config_path, local_timezone_name
+    from draft_feedback.presets import (
+        PROVIDERS,
+        check_identity,
+        guess_provider,
+        initial_config,
+        write_initial_config,
+    )
 
-    target = write_example_config(config_path(app.config_option), force)
-    click.echo(f"Wrote {target}. Set sender, timezone and smtp, then run "
-               "`draft-feedback config check`.")
+    target = config_path(app.config_option)
+    if target.exists() and not force:
+        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
+    if not _interactive() and (name is None or email is None):
+        missing = " and ".join(o for o, v in (("--name", name), ("--email", email)) if v is None)
+        raise BadInput(f"{missing}: config init writes your own name and address, and there is "
+                       'no terminal to ask on; give --name "Your Name" --email you@example.com '
+                       "(and --timezone, --provider)")
+    zone = timezone or local_timezone_name()
+    if _interactive():
+        name = name or click.prompt("Your name, as your emails are signed", value_proc=_checked(
+            lambda text: check_identity(text, "x@example.com", "UTC")))
+        email = email or click.prompt("Your email address", value_proc=_checked(
+            lambda text: check_identity("x", text, "UTC")))
+        if timezone is None:
+            zone = click.prompt("Your timezone", default=zone, value_proc=_checked(
+                lambda text: check_identity("x", "x@example.com", text.strip())))
+        if provider is None:
+            click.echo("Mail provider: " + "; ".join(
+                f"{p.id} ({p.label})" for p in PROVIDERS.values()) + "; skip (set smtp later)")
+            provider = click.prompt("Provider", type=click.Choice([*PROVIDER_IDS, "skip"]),
+                                    default=guess_provider(email or "") or "skip")
+            provider = None if provider == "skip" else provider
+    assert name is not None and email is not None
+    name, email, zone = check_identity(name, email, zone.strip())
+    written = write_initial_config(target, initial_config(name, email, zone, provider), force)
+    chosen = PROVIDERS[provider] if provider else None
+    click.echo(f"Wrote {written}: sender {name} <{email}>, timezone {zone}"
+               + (f", {chosen.label} ({chosen.host}:{chosen.port}, {chosen.security})."
+                  if chosen else "; no mail provider yet (set smtp there before sending)."))
+    if chosen is not None and chosen.login:
+        click.echo(f"{chosen.note}\nNext: `draft-feedback login` stores the password; "
+                   "`draft-feedback config check` validates the file.")
+    else:
+        click.echo("Next: `draft-feedback config check` validates the file.")
 
 
 @config_group.command("check", context_settings=CONTEXT_SETTINGS)

@@ -673,18 +673,3 @@ def _plain(node: Node) -> Any:
     if isinstance(node.value, str) or node.raw is None:
         return node.value
     return node.value if isinstance(node.value, (int, float)) else node.raw
-
-
-
-def write_example_config(target: Path, force: bool) -> Path:
-    """Write the commented example config, never over an existing file without force."""
-    from draft_feedback.resources import example_config
-
-    if target.exists() and not force:
-        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(example_config(), encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"{target}: cannot write: {exc.strerror}") from None
-    return target
