@@ -595,7 +595,8 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
     from draft_feedback.workflow import parse_at, schedule_request
 
     when = parse_at(at, app.config, utcnow())
-    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when)
+    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when,
+                              notify=lambda note: click.echo(note, err=as_json))
     if as_json:
         _print_json(record.to_json())
     else:
@@ -1047,10 +1048,9 @@ def _next_step(record: Record) -> str:
         from draft_feedback.drafting import SIGNATURE_PLACEHOLDER
 
         if SIGNATURE_PLACEHOLDER in record.body:
-            return (f"Next: sign it. `draft-feedback config init` writes a config; set your "
-                    f"sender name and address there, then replace {SIGNATURE_PLACEHOLDER} with "
-                    f"`draft-feedback edit {rid}` and queue it with `draft-feedback schedule "
-                    f"{rid}`.")
+            return ("Next: `draft-feedback config init` writes a config with your name and "
+                    f"address; then `draft-feedback schedule {rid}` signs it (in place of "
+                    f"{SIGNATURE_PLACEHOLDER}) and queues it.")
         return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
                 f"`draft-feedback edit {rid}` changes it.")
     if record.status == "scheduled":

@@ -138,8 +138,12 @@ def _hours(record: Record, earliest: datetime) -> int:
 
 
 def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datetime, *,
-                     at: datetime | None = None) -> Record:
-    """Queue a draft, or move a queued one, never before its cooling-off ends."""
+                     at: datetime | None = None,
+                     notify: Callable[[str], None] | None = None) -> Record:
+    """Queue a draft, or move a queued one, never before its cooling-off ends.
+
+    A draft saved before a sender was configured is signed first; notify() is told so.
+    """
     _ready_to_queue(config)
     record = outbox.get(request_id)
     if record.status not in ("draft", "scheduled"):
@@ -148,6 +152,8 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
                            f" (use `draft-feedback retry {request_id}`)"
                            if record.status in ("failed", "interrupted") else ""))
     when, window_applies = send_time(record, config, now, at)
+    if SIGNATURE_PLACEHOLDER in record.body and not has_errors(record.findings):
+        record = _sign(record, config, outbox, notify)
     if SIGNATURE_PLACEHOLDER in record.body:
         raise BadInput(f"request {request_id} is signed {SIGNATURE_PLACEHOLDER!r}; set "
                        "sender.name in the config, then `draft-feedback edit "
@@ -161,6 +167,23 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
 
         outbox.set_message_id(request_id, make_message_id(config.sender.address.domain))
     return outbox.schedule(request_id, when, window_applies)
+
+
+def _sign(record: Record, config: Config, outbox: Outbox,
+          notify: Callable[[str], None] | None) -> Record:
+    """Sign a draft written before there was a sender, and check its wording again."""
+    from draft_feedback.drafting import sign
+
+    body = sign(record.body, config)
+    if body is None:
+        return record
+    findings = check_request(record.subject, body, config)
+    signed = outbox.edit(record.id, record.subject, body, findings, blocked=has_errors(findings))
+    if notify is not None and config.sender is not None:
+        notify(f"Request {record.id} was saved before a sender was configured; it is now "
+               f"signed as {config.sender.name or config.sender.email} (`draft-feedback show "
+               f"{record.id}` shows it).")
+    return signed
 
 
 def edit_request(request_id: int, subject: str, body: str, config: Config,
