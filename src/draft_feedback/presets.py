@@ -73,7 +73,7 @@ def check_identity(name: str, email: str, timezone: str) -> tuple[str, str, str]
     """Check the values typed for config init; BadInput names the option that is wrong."""
     from zoneinfo import ZoneInfo
 
-    from draft_feedback.message import MAX_NAME_CHARS, check_header_value, parse_address
+    from draft_feedback.addresses import MAX_NAME_CHARS, check_header_value, parse_address
 
     clean_name = " ".join(check_header_value(name, "--name").split())
     if not clean_name:
