@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
 # The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
 PROVIDER_IDS = ("gmail", "outlook", "fastmail", "icloud", "proton-bridge", "relay")
@@ -818,12 +819,15 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        click.echo("Aborted; nothing was stored.", err=True)
-        return EXIT_FAILURE
+    except click.Abort as exc:
+        # Ctrl-C (or the end of input) at a prompt; 130 is the shell's code for SIGINT.
+        note = getattr(exc, "note", None)
+        click.echo(f"\nInterrupted. {note}" if note else "\nAborted; nothing was stored.",
+                   err=True)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except SystemExit as exc:
