@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput
+from draft_feedback.wording import LANGUAGES, language_from_locale
 
 if TYPE_CHECKING:
     from draft_feedback.message import Address
@@ -143,6 +144,8 @@ class Config:
     focus_areas: tuple[FocusAreaOverride, ...] = ()
     scenarios: tuple[ScenarioOverride, ...] = ()
     tone: Tone = field(default_factory=Tone)
+    # en-GB or en-US: the spelling of the built-in templates and catalog.
+    language: str = field(default_factory=lambda: language_from_locale(os.environ))
 
     @property
     def source(self) -> str:
@@ -339,8 +342,9 @@ class _Reader:
         return _Reader(self.source, self.items[key], f"{self.prefix}{key}.", allowed)
 
 
-TOP_KEYS = ("sender", "timezone", "cooling_off", "send_window", "smtp", "defaults",
+TOP_KEYS: tuple[str, ...] = ("sender", "timezone", "cooling_off", "send_window", "smtp", "defaults",
             "templates_dir", "focus_areas", "scenarios", "tone")
+TOP_KEYS += ("language",)
 
 
 def load_config(path: Path) -> Config:
@@ -403,7 +407,18 @@ def parse_config(text: str, path: Path) -> Config:
         focus_areas=_focus_areas(top),
         scenarios=_scenarios(top),
         tone=_tone(top),
+        language=_language(top),
     )
+
+
+def _language(top: _Reader) -> str:
+    language = top.text("language")
+    if language is None:
+        return language_from_locale(os.environ)
+    if language not in LANGUAGES:
+        raise top.error(top.node("language").line, "language",
+                        f"unknown language {language!r}; use en-GB or en-US")
+    return language
 
 
 def _cooling_hours(reader: _Reader, key: str) -> int | None:
