@@ -196,7 +196,8 @@ def test_add_a_new_scenario_with_its_own_areas(tmp_path: Path) -> None:
         """)
     catalog = load_catalog(config)
     audition = catalog.scenario("audition")
-    assert (audition.label, audition.template, audition.default_areas, audition.cooling_off_hours) == (
+    assert (audition.label, audition.template, audition.default_areas,
+            audition.cooling_off_hours) == (
         "Audition", "submission.txt.j2", ("audition-piece",), 96)
     assert [a.id for a in catalog.areas_for("audition")] == ["audition-piece", "audition-aims"]
     draft = render(DraftInput(scenario="audition", to=PRIYA, role="Soil Survey 2026"), config,

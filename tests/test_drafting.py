@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 import textwrap
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from draft_feedback import drafting, tone
+from draft_feedback import drafting, tone, wording
 from draft_feedback.catalog import Catalog, load_catalog
 from draft_feedback.config import Config, parse_config, user_config_dir
 from draft_feedback.drafting import (
@@ -25,6 +28,7 @@ from draft_feedback.drafting import (
 from draft_feedback.errors import BadInput
 from draft_feedback.message import Address
 from draft_feedback.resources import builtin_dir
+from draft_feedback.wording import highlight_sentence
 
 PRIYA = Address(name="Priya Shah", email="priya@example.com")
 SIGNATURE = "Alex Rivera\nProduct designer"
@@ -642,3 +646,220 @@ def test_a_benign_template_with_formatting_still_renders(tmp_path: Path) -> None
 )
 def test_first_name(name: str, expected: str) -> None:
     assert first_name(name) == expected
+
+
+# --- awkward input: what a new user types -------------------------------------------------
+
+# name, organisation, role, highlight, own question (or None).
+AWKWARD = [
+    ("Dr. Ana Lopez", "The Guardian", "a Senior Editor role", "I really enjoyed meeting the team.",
+     None),
+    ("O'Brien, Seán", "ING", "an MSc place", "The tour of the lab", None),
+    ("Maria Jensen", "", "The Salt Road", "you took the time to call me", None),
+    ("Professor Ruth Marsh", "The Royal Ballet", "my novel, The Salt Road", "meeting the dancers",
+     "Tell me which part of my CV was weakest"),
+    ("", "The Guardian", "", "Seeing the studio!", None),
+    ("Lee, Dr. Min", "University of Leeds", "our proposal on malaria vectors",
+     "how clearly the panel explained the process", "what should I change first"),
+    ("Sir David Hare", "The National Theatre", "the MSc in Data Science",
+     "The candid feedback during the call.", None),
+    ("jobs@example.com", "", "Data Analyst", "", "Was the portfolio the main gap?"),
+]
+DOUBLED = re.compile(r"\b(?:the|a|an|my|our) (?:the|a|an|my|our)\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("row", AWKWARD, ids=[r[0] or r[1] or "none" for r in AWKWARD])
+def test_awkward_input_reads_well_in_every_scenario_and_tone(row: tuple[Any, ...]) -> None:
+    name, org, role, highlight, own = row
+    address = Address(name="" if "@" in name else name, email="x@example.com")
+    for scenario in SCENARIOS:
+        for tone_name in TONES:
+            draft = render(DraftInput(scenario=scenario, to=address, org=org, role=role,
+                                      highlight=highlight, questions=(own,) if own else (),
+                                      tone=tone_name), MATRIX_CONFIG, BUILTIN)
+            body = draft.body
+            first = body.splitlines()[0]
+            assert not DOUBLED.search(body + draft.subject), body
+            assert "Dear The" not in first and "Hello The" not in first, first
+            assert re.fullmatch(r"(Dear|Hi|Hello) [^,]+,|Hello,", first), first
+            assert "appreciated I " not in body and "for you " not in body, body
+            assert "enjoyed The" not in body and "appreciated The " not in body, body
+            assert "!" not in body
+            assert body.count("?") == len(draft.questions)
+            assert all(q.endswith("?") and q.count("?") == 1 for q in draft.questions)
+            if highlight:
+                assert highlight_sentence(highlight, tone_name) in body, body
+            if ", The Salt Road" in role and org and scenario in (
+                    "manuscript", "pitch", "journal-article"):
+                assert "my novel, The Salt Road, for" in body, body
+            if scenario == "promotion" and role:
+                assert " for promotion to " in body, body
+            if scenario == "mentor":
+                assert "A quick update on " not in body or "my application" in body or (
+                    "the opportunity I mentioned" in body)
+            assert tone.check(body) == [], body
+            assert tone.check(draft.subject) == []
+
+
+@pytest.mark.parametrize(
+    ("scenario", "tone_name", "name", "org", "role", "highlight", "expected"),
+    [
+        ("interview", "formal", "Dr. Ana Lopez", "The Guardian", "Senior Editor",
+         "I really enjoyed meeting the team.",
+         ["Dear Dr Lopez,\n\nThank you for the interview for the Senior Editor position at The "
+          "Guardian. I really enjoyed meeting the team.\n"]),
+        ("interview", "warm", "O'Brien, Seán", "ING", "an MSc place", "The tour of the lab",
+         ["Hi Seán,\n\nThank you for the interview for an MSc place at ING. I especially "
+          "appreciated the tour of the lab.\n"]),
+        ("application", "formal", "O'Brien, Seán", "ING", "", "",
+         ["Dear Seán O'Brien,\n\nThank you for considering my application to ING.\n"]),
+        ("application", "warm", "", "The Guardian", "a Senior Editor role",
+         "you took the time to call me",
+         ["Hello hiring team,\n\nThank you for considering my application for a Senior Editor "
+          "role at The Guardian. I especially appreciated that you took the time to call me.\n"]),
+        ("admissions", "formal", "", "University of Leeds", "an MSc place", "",
+         ["Dear Admissions Team,\n\nThank you for considering my application for an MSc place "
+          "at University of Leeds.\n"]),
+        ("promotion", "formal", "Maria Jensen", "", "Senior Engineer", "",
+         ["Dear Maria,\n\nThank you for your support with my case for promotion to Senior "
+          "Engineer.\n"]),
+        ("manuscript", "warm", "Ana Lopez", "Penguin", "my novel, The Salt Road", "",
+         ["Dear Ana,\n\nThank you for considering my novel, The Salt Road, for Penguin.\n"]),
+        ("grant", "formal", "", "Wellcome Trust", "our proposal on malaria vectors", "",
+         ["Dear Review Panel,\n\nThank you for reviewing our proposal on malaria vectors for "
+          "Wellcome Trust.\n", "We would be glad to apply to you again."]),
+        ("pitch", "brief", "", "", "", "meeting the dancers",
+         ["Hello editors,\n\nThanks for reading my pitch. I enjoyed meeting the dancers. One "
+          "question, if you have a moment:\n"]),
+        ("mentor", "warm", "Maria Jensen", "The Guardian", "Senior Editor", "",
+         ["Hi Maria,\n\nA quick update on my application for the Senior Editor role at The "
+          "Guardian: the answer was no this time.\n"]),
+    ],
+)
+def test_awkward_input_gives_these_sentences(scenario: str, tone_name: str, name: str, org: str,
+                                             role: str, highlight: str,
+                                             expected: list[str]) -> None:
+    draft = render(DraftInput(scenario=scenario, to=Address(name=name, email="x@example.com"),
+                              org=org, role=role, highlight=highlight, tone=tone_name),
+                   MATRIX_CONFIG, BUILTIN)
+    for text in expected:
+        assert text in draft.body, draft.body
+
+
+@pytest.mark.parametrize(
+    ("scenario", "role", "org", "subject"),
+    [
+        ("interview", "Data Analyst", "Acme",
+         "Two quick questions about my interview for the Data Analyst role at Acme"),
+        ("application", "an MSc place", "", "Two quick questions about my application for an "
+         "MSc place"),
+        ("application", "", "The Guardian",
+         "Two quick questions about my application to The Guardian"),
+        ("promotion", "Senior Engineer", "",
+         "Two quick questions about my case for promotion to Senior Engineer"),
+        ("manuscript", "The Salt Road", "Penguin", "Two quick questions about The Salt Road"),
+        ("grant", "", "", "Two quick questions about my proposal"),
+        ("journal-article", "our paper on soil carbon", "",
+         "Two quick questions about our paper on soil carbon"),
+        ("mentor", "Senior Editor", "The Guardian",
+         "News on my application for the Senior Editor role, and a quick question"),
+    ],
+)
+def test_subjects_signal_a_short_question(scenario: str, role: str, org: str,
+                                          subject: str) -> None:
+    draft = render(DraftInput(scenario=scenario, to=PRIYA, org=org, role=role), MATRIX_CONFIG,
+                   BUILTIN)
+    assert draft.subject == subject
+
+
+def test_a_statement_given_as_a_question_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="--question: 'the portfolio' is not a question; write "
+                                       "it as one"):
+        render(DraftInput(scenario="interview", to=PRIYA, questions=("the portfolio",)),
+               MATRIX_CONFIG, BUILTIN)
+
+
+# --- spelling -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en-GB", "en-US"])
+def test_one_spelling_standard_per_draft(tmp_path: Path, language: str) -> None:
+    config = parse_config(SENDER_YAML.replace("language: en-GB", f"language: {language}"),
+                          tmp_path / "config.yaml")
+    catalog = load_catalog(config)
+    foreign = re.compile(r"(?<![\w-])(" + "|".join(wording.FOREIGN[language]) + r")(?![\w-])",
+                         re.IGNORECASE)
+    seen = ""
+    for scenario in SCENARIOS:
+        for tone_name in TONES:
+            for area in catalog.areas_for(scenario):
+                draft = render(DraftInput(scenario=scenario, to=Address("Dr Ana Lopez", "a@x.io"),
+                                          org="Acme", areas=(area.id,), tone=tone_name),
+                               config, catalog)
+                text = draft.subject + "\n" + draft.body + "\n" + area.label
+                assert not foreign.search(text), (language, text)
+                seen += text
+            thanks = render(DraftInput(scenario=scenario, to=PRIYA, tone=tone_name,
+                                       thank_you_only=True), config, catalog)
+            assert not foreign.search(thanks.body + thanks.subject)
+    # The drafts do use words that differ between the standards.
+    if language == "en-US":
+        assert "résumé" in seen and "Dr. Lopez" in seen
+    else:
+        assert " CV" in seen and "Dr Lopez" in seen
+
+
+# --- mentor ---------------------------------------------------------------------------------
+
+
+def test_a_mentor_hears_what_happened_the_feedback_so_far_and_is_asked_for_a_call() -> None:
+    draft = render(DraftInput(scenario="mentor", to=Address("Maria Jensen", "m@example.com"),
+                              org="The Guardian", role="Senior Editor",
+                              context="they wanted more commissioning experience"),
+                   MATRIX_CONFIG, BUILTIN)
+    assert draft.body == (
+        "Hi Maria,\n\n"
+        "A quick update on my application for the Senior Editor role at The Guardian: the "
+        "answer was no this time. They wanted more commissioning experience.\n\n"
+        "I'd value your read on it:\n\n"
+        "Would you have twenty minutes to talk it through?\n\n"
+        "Thank you for your help with it. No rush; a few lines work too.\n\n"
+        "And if you hear of something that could suit me, I'd love to know.\n\n"
+        f"With thanks,\n{SIGNATURE}\n")
+    assert draft.subject == ("News on my application for the Senior Editor role, and a quick "
+                             "question")
+    assert tone.check(draft.body) == []
+
+
+def test_the_mentor_thank_you_ends_with_keeping_them_posted() -> None:
+    draft = render(DraftInput(scenario="mentor", to=Address("Maria Jensen", "m@example.com"),
+                              org="Acme", thank_you_only=True, future=False),
+                   MATRIX_CONFIG, BUILTIN)
+    assert draft.body == (
+        "Hi Maria,\n\n"
+        "A quick update on my application to Acme: the answer was no this time. Thank you for "
+        "your help with it.\n\n"
+        "I'll keep you posted.\n\n"
+        f"With thanks,\n{SIGNATURE}\n")
+    assert draft.subject == "With thanks: news on my application to Acme"
+
+
+def test_the_mentor_context_comes_from_the_option_or_the_reflection(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from draft_feedback.workflow import NewOptions, prepare
+
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    base = NewOptions(scenario="mentor", to="Maria Jensen <m@example.com>", org="Acme",
+                      reflection=(("feedback-given", "They said my portfolio was thin"),))
+    assert prepare(base, MATRIX_CONFIG, BUILTIN, now).draft.context == (
+        "They said my portfolio was thin")
+    given = replace(base, context="The panel wanted more data work")
+    assert prepare(given, MATRIX_CONFIG, BUILTIN, now).draft.context == (
+        "The panel wanted more data work")
+    none = replace(base, reflection=(("feedback-given", "None."),))
+    assert prepare(none, MATRIX_CONFIG, BUILTIN, now).draft.context == ""
+    other = replace(base, scenario="interview")
+    assert prepare(other, MATRIX_CONFIG, BUILTIN, now).draft.context == ""
+    with pytest.raises(BadInput, match="--context: 301 characters is too long"):
+        prepare(replace(base, context="x" * 301), MATRIX_CONFIG, BUILTIN, now)
