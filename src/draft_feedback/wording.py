@@ -165,7 +165,7 @@ def greeting(display: str, tone: str, team: str = "", personal: bool = False,
     if name.first or name.surname:
         return f"{dear} {name.first or name.surname},"
     if team:
-        return f"Dear {team}," if formal else f"Hello {team.lower()},"
+        return f"Dear {team},"
     return "Hello,"
 
 
@@ -291,6 +291,8 @@ def work(title: str, default: str) -> str:
     if not words:
         return default
     first = words[0].lower()
+    if first in ("a", "an"):
+        return " ".join(["my"] + words[1:])  # "a feature on nurses" was the user's own
     if first in _DETERMINERS or first == "the" and not words[0][0].isupper():
         return " ".join([first] + words[1:])
     if words[0][0].islower():
