@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from draft_feedback import drafting, tone, wording
+from draft_feedback.addresses import Address
 from draft_feedback.catalog import Catalog, load_catalog
 from draft_feedback.config import Config, parse_config, user_config_dir
 from draft_feedback.drafting import (
@@ -26,7 +27,6 @@ from draft_feedback.drafting import (
     template_path,
 )
 from draft_feedback.errors import BadInput
-from draft_feedback.message import Address
 from draft_feedback.resources import builtin_dir
 from draft_feedback.wording import highlight_sentence
 
