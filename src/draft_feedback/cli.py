@@ -146,8 +146,9 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("-s", "--scenario", metavar="NAME",
-              help="interview, application, promotion, submission, mentor, or one from your "
-                   "config (default: defaults.scenario).")
+              help="interview, application, promotion, manuscript, pitch, grant, "
+                   "journal-article, admissions, mentor, or one from your config (default: "
+                   "defaults.scenario).")
 @click.option("--to", "to", metavar='"NAME <ADDR>"', help="The person to ask.")
 @click.option("--org", metavar="TEXT", help="Organisation: company, publisher, label, agency.")
 @click.option("--role", metavar="TEXT", help="The position, promotion, manuscript or pitch.")
@@ -162,6 +163,8 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
               help="Something specific you appreciated about the process.")
 @click.option("--future/--no-future", default=True,
               help="Ask to be kept in mind for future opportunities (default on).")
+@click.option("--context", metavar="TEXT",
+              help="Mentor: a line on what happened or the feedback received so far.")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: defaults.tone).")
 @click.option("--from-eml", "from_eml", metavar="FILE",
@@ -185,7 +188,7 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
         at: str | None = None, thank_you_only: bool = False, guided: bool = False,
         edit_first: bool = False, as_json: bool = False, again: bool = False,
-        follow_up: bool | None = None) -> None:
+        follow_up: bool | None = None, context: str | None = None) -> None:
     """Draft a feedback request from the details of a rejection.
 
     The draft is saved in the outbox; --schedule or --at queue it for sending after the
@@ -196,7 +199,9 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
       draft-feedback new --to "Priya Shah <priya@example.com>" --org Acme \\
           --role "Data Analyst" --rejected 2026-11-27T16:00 \\
           --ask interview-system-design --highlight "the pairing exercise"
-      draft-feedback new -s submission --from-eml rejection.eml --schedule
+      draft-feedback new -s manuscript --from-eml rejection.eml --schedule
+      draft-feedback new -s mentor --to "Maria <maria@example.com>" --org Acme \\
+          --context "They wanted more experience with experiments"
     """
     from draft_feedback.workflow import NewOptions
 
@@ -204,7 +209,7 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         scenario=scenario, to=to, org=org, role=role, rejected=rejected, areas=areas,
         questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
         schedule=schedule, at=at, thank_you_only=thank_you_only, again=again,
-        follow_up=follow_up)
+        follow_up=follow_up, context=context)
     if guided:
         from draft_feedback.guided import run as run_guided
 
@@ -264,7 +269,7 @@ def areas(app: App, scenario: str | None) -> None:
 
     \b
     Example:
-      draft-feedback areas --scenario submission
+      draft-feedback areas --scenario manuscript
     """
     catalog = app.catalog
     chosen = catalog.scenario(scenario or app.config.defaults.scenario)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput
+from draft_feedback.wording import LANGUAGES, language_from_locale
 
 if TYPE_CHECKING:
     from draft_feedback.addresses import Address
@@ -192,6 +193,8 @@ class Config:
         if self.imap is not None and self.imap.user:
             return self.imap.user
         return self.smtp_user
+    # en-GB or en-US: the spelling of the built-in templates and catalog.
+    language: str = field(default_factory=lambda: language_from_locale(os.environ))
 
     @property
     def source(self) -> str:
@@ -389,7 +392,8 @@ class _Reader:
 
 
 TOP_KEYS = ("sender", "timezone", "cooling_off", "send_window", "smtp", "defaults",
-            "templates_dir", "focus_areas", "scenarios", "tone", "imap", "follow_up")
+            "templates_dir", "focus_areas", "scenarios", "tone", "imap", "follow_up",
+            "language")
 
 
 def load_config(path: Path) -> Config:
@@ -454,7 +458,18 @@ def parse_config(text: str, path: Path) -> Config:
         tone=_tone(top),
         imap=_imap(top),
         follow_up_days=_follow_up(top),
+        language=_language(top),
     )
+
+
+def _language(top: _Reader) -> str:
+    language = top.text("language")
+    if language is None:
+        return language_from_locale(os.environ)
+    if language not in LANGUAGES:
+        raise top.error(top.node("language").line, "language",
+                        f"unknown language {language!r}; use en-GB or en-US")
+    return language
 
 
 def _cooling_hours(reader: _Reader, key: str) -> int | None:

@@ -249,6 +249,7 @@ class NewOptions:
     reflection: tuple[tuple[str, str], ...] = ()
     again: bool = False  # --again: a request to someone already asked is meant
     follow_up: bool | None = None  # --follow-up / --no-follow-up
+    context: str | None = None  # mentor: what happened, or the feedback received so far
 
 
 @dataclass(frozen=True)
@@ -352,8 +353,13 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
     questions = tuple(check_header_value(q, "--question") for q in options.questions)
     if any(not q for q in questions):
         raise BadInput("--question: a question is empty; write it out or leave the option off")
+    # The mentor hears the feedback so far: --context, else the private reflection's answer.
+    given = dict(options.reflection).get("feedback-given", "") if scenario == "mentor" else ""
+    context = check_header_value(options.context if options.context is not None else (
+        "" if given.strip().lower().rstrip(".") in ("", "none", "no", "nothing", "n/a")
+        else given), "--context")
     for option, value in (("--org", org), ("--role", role), ("--highlight", highlight),
-                          *(("--question", q) for q in questions)):
+                          ("--context", context), *(("--question", q) for q in questions)):
         # Refused here, naming the option, rather than as an oversized template render later.
         if len(value) > MAX_DETAIL_CHARS:
             raise BadInput(f"{option}: {len(value):,} characters is too long for a short email; "
@@ -388,6 +394,7 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         tone=tone,
         thank_you_only=thank_you_only,
         subject=rejection.reply_subject if rejection is not None else None,
+        context=context,
     )
     origin = Origin(
         rejected_at=rejected_at,
