@@ -520,7 +520,6 @@ def test_org_guess_uses_the_bundled_suffix_list_without_network_or_files(
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "tld"))
     incoming._public_suffix.cache_clear()
     data = eml("From: Priya Shah <priya@mail.initech.co.uk>", DATE)
     assert parse_rejection(data, "x.eml").org == "Initech"

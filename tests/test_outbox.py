@@ -277,6 +277,7 @@ SPEC_JSON_KEYS = {
     "earliest_send_at", "send_at", "created_at", "sent_at", "attempts", "last_error",
     "message_id", "findings", "tone", "areas", "questions", "in_reply_to", "references",
     "reflection", "reply", "replied_at",
+    "kind", "parent_id", "held_reason", "follow_up_at", "takeaways",  # the reply loop
 }
 
 

@@ -193,7 +193,7 @@ def with_login(tmp_path: Path, smtp_server: SMTPServer) -> SMTPServer:
 
 def test_password_from_keyring_logs_in(run: Run, with_login: SMTPServer) -> None:
     result = run("login", "--password-stdin", input="app-password-123\n", ok=True)
-    assert "stored in the system keyring" in result.stdout
+    assert "stored in conftest MemoryKeyring (conftest.MemoryKeyring)" in result.stdout
     queue(run)
     run("send-due", ok=True)
     assert with_login.auth_attempts == [("alex@example.com", "app-password-123")]
@@ -251,13 +251,13 @@ def test_no_keyring_backend_names_the_variable(run: Run, with_login: SMTPServer)
     assert login.exit_code == 1 and "DRAFT_FEEDBACK_SMTP_PASSWORD" in login.stderr
 
 
-def test_keyrings_alt_backend(run: Run, with_login: SMTPServer, tmp_path: Path) -> None:
-    from keyrings.alt.file import PlaintextKeyring
+def test_a_file_backend_works_once_allowed(run: Run, with_login: SMTPServer,
+                                          tmp_path: Path) -> None:
+    from test_credentials import PlaintextFileKeyring
 
-    backend = PlaintextKeyring()
-    backend.file_path = str(tmp_path / "keyring.cfg")  # type: ignore[misc]
-    keyring.set_keyring(backend)
-    run("login", "--password-stdin", input="app-password-123\n", ok=True)
+    keyring.set_keyring(PlaintextFileKeyring(tmp_path / "keyring.json"))
+    run("login", "--password-stdin", "--allow-insecure-keyring", input="app-password-123\n",
+        ok=True)
     queue(run)
     run("send-due", ok=True)
     assert len(with_login.received) == 1

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from draft_feedback.errors import BadInput, DraftFeedbackError, Failure
 
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
-          "replied")
+          "replied", "held")
+KINDS = ("request", "thank-you", "follow-up")
 MAX_ATTEMPTS = 5
 BUSY_TIMEOUT_MS = 15_000
 SCHEMA_TABLE = "schema_migrations"
@@ -73,6 +74,22 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("0003_status_id_index", """
         CREATE INDEX requests_status_id ON requests (status, id);
     """),
+    # The reply loop: what kind of message a row is, what it belongs to, why it is held, the
+    # user's private takeaways, and who answered in which message (to thread a thank-you).
+    # The unique index is what makes "one follow-up per request" hold under concurrent runs.
+    ("0004_reply_loop", """
+        ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'request';
+        ALTER TABLE requests ADD COLUMN parent_id INTEGER REFERENCES requests (id);
+        ALTER TABLE requests ADD COLUMN held_reason TEXT;
+        ALTER TABLE requests ADD COLUMN hold_override INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE requests ADD COLUMN follow_up_days INTEGER;
+        ALTER TABLE requests ADD COLUMN takeaways TEXT;
+        ALTER TABLE requests ADD COLUMN reply_message_id TEXT;
+        ALTER TABLE requests ADD COLUMN reply_from TEXT;
+        CREATE UNIQUE INDEX requests_one_follow_up ON requests (parent_id)
+            WHERE kind = 'follow-up';
+        CREATE INDEX requests_parent ON requests (parent_id);
+    """),
 )
 
 
@@ -125,6 +142,9 @@ class NewRequest:
     in_reply_to: str | None = None
     references: str | None = None
     reflection: dict[str, str] = field(default_factory=dict)
+    kind: str = "request"
+    parent_id: int | None = None
+    follow_up_days: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +165,19 @@ class Record(NewRequest):
     eml: bytes | None
     reply: str | None
     replied_at: datetime | None
+    held_reason: str | None = None
+    hold_override: bool = False
+    takeaways: dict[str, Any] | None = None
+    reply_message_id: str | None = None
+    reply_from: str | None = None
     problem: str | None = None  # why the stored row could not be read in full
+
+    @property
+    def follow_up_at(self) -> datetime | None:
+        """When the one follow-up is due: the send time plus follow_up.after_days, else None."""
+        if self.follow_up_days is None or self.sent_at is None:
+            return None
+        return self.sent_at + timedelta(days=self.follow_up_days)
 
     @property
     def to(self) -> str:
@@ -207,6 +239,11 @@ JSON_KEYS = (
     "reflection",
     "reply",
     "replied_at",
+    "kind",
+    "parent_id",
+    "held_reason",
+    "follow_up_at",
+    "takeaways",
 )
 # A field is stored in the column of its name, except where SQL reserves the word.
 _COLUMN = {"references": "refs"}
@@ -231,6 +268,9 @@ def _to_sql(value: Any) -> Any:
 
 def _from_sql(annotation: str) -> Callable[[Any], Any]:
     """Return the decoder for a column read into a field of this annotation."""
+    if annotation.endswith("| None") and not annotation.startswith("datetime"):
+        inner = _from_sql(annotation[:-len("| None")].strip())
+        return lambda value: None if value is None else inner(value)
     if annotation.startswith("tuple"):
         return lambda text: tuple(json.loads(text))
     if annotation.startswith("dict"):
@@ -587,15 +627,88 @@ class Outbox:
                          (message_id, request_id))
 
     def schedule(self, request_id: int, send_at: datetime, window_applies: bool) -> Record:
-        """Queue a draft, or move a queued request, to send at `send_at`."""
+        """Queue a draft, or move a queued one, to send at `send_at`; a held one goes anyway."""
+        if self.get(request_id).status == "held":
+            # The user saw what arrived and chose to send: no later check holds it again.
+            return self._update(request_id, ("held",), "scheduled", status="scheduled",
+                                send_at=utc_text(send_at), window_applies=int(window_applies),
+                                next_try_at=None, held_reason=None, hold_override=1)
         return self._update(request_id, ("draft", "scheduled"), "scheduled",
                             status="scheduled", send_at=utc_text(send_at),
                             window_applies=int(window_applies), next_try_at=None)
 
     def cancel(self, request_id: int) -> Record:
-        """Stop a draft or queued request; it stays in the history."""
-        return self._update(request_id, ("draft", "scheduled"), "cancelled",
+        """Stop a draft, queued or held request; it stays in the history."""
+        return self._update(request_id, ("draft", "scheduled", "held"), "cancelled",
                             status="cancelled")
+
+    def hold(self, request_id: int, reason: str) -> bool:
+        """Stop a queued request because the recipient wrote first; False if it was not queued."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'held', held_reason = ? "
+                "WHERE id = ? AND status = 'scheduled' AND hold_override = 0",
+                (reason, request_id))
+            return cursor.rowcount == 1
+
+    def record_found_reply(self, request_id: int, reply: str, replied_at: datetime,
+                           message_id: str | None, sender: str | None) -> bool:
+        """Store a reply found in the mailbox on a sent request; False if one is recorded."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'replied', reply = ?, replied_at = ?, "
+                "reply_message_id = ?, reply_from = ? WHERE id = ? AND status = 'sent'",
+                (reply, utc_text(replied_at), message_id, sender, request_id))
+            return cursor.rowcount == 1
+
+    def mark_bounced(self, request_id: int, error: str) -> bool:
+        """A sent request came back undeliverable: failed, with the bounce's reason."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'failed', last_error = ? "
+                "WHERE id = ? AND status = 'sent'", (error, request_id))
+            return cursor.rowcount == 1
+
+    def set_takeaways(self, request_id: int, takeaways: dict[str, Any]) -> Record:
+        """Keep the user's private takeaways from a reply with the request."""
+        return self._update(request_id, ("replied",), "reflected on",
+                            takeaways=json.dumps(takeaways))
+
+    def children(self, parent_id: int) -> list[Record]:
+        """Return the thank-yous and follow-ups that belong to a request."""
+        rows = self._query("SELECT * FROM requests WHERE parent_id = ? ORDER BY id",
+                           (parent_id,))
+        return [_row_to_record(r) for r in rows]
+
+    def to_address(self, addr: str, statuses: Sequence[str]) -> list[Record]:
+        """Return the requests (kind request) to an address in the given states."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._query(
+            f"SELECT * FROM requests WHERE kind = 'request' AND lower(to_addr) = lower(?) "
+            f"AND status IN ({marks}) ORDER BY id", (addr, *statuses))
+        return [_row_to_record(r) for r in rows]
+
+    def with_thread_id(self, message_id: str, statuses: Sequence[str]) -> list[Record]:
+        """Return the requests (kind request) that answer the rejection with this Message-ID."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._query(
+            f"SELECT * FROM requests WHERE kind = 'request' AND in_reply_to = ? "
+            f"AND status IN ({marks}) ORDER BY id", (message_id, *statuses))
+        return [_row_to_record(r) for r in rows]
+
+    def add_follow_up(self, req: NewRequest) -> Record | None:
+        """Store a request's one follow-up; None if it already has one (made by another run)."""
+        assert req.kind == "follow-up" and req.parent_id is not None
+        try:
+            return self.add(req)
+        except Failure:
+            if self.children_of_kind(req.parent_id, "follow-up"):
+                return None
+            raise
+
+    def children_of_kind(self, parent_id: int, kind: str) -> list[Record]:
+        """Return a request's thank-yous or follow-ups."""
+        return [r for r in self.children(parent_id) if r.kind == kind]
 
     def retry(self, request_id: int, send_at: datetime) -> Record:
         """Put an interrupted or failed request back in the queue."""

@@ -37,11 +37,12 @@ class Report:
     waiting_for_window: int = 0
     dry_run: bool = False
     stopped: str = ""
+    notes: list[str] = field(default_factory=list)  # what the mailbox check found or hit
 
     @property
     def failed(self) -> bool:
-        """True if any request was not sent because of an error."""
-        return any(o.status != "sent" and o.status != "due" for o in self.outcomes)
+        """True if any request was not sent because of an error (a hold is not one)."""
+        return any(o.status not in ("sent", "due", "held") for o in self.outcomes)
 
 
 def lease_for(config: Config) -> timedelta:
@@ -344,7 +345,8 @@ def build_eml(record: Record, config: Config, date: datetime) -> bytes:
 def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
              limit: int | None = None, dry_run: bool = False,
              password: Callable[[str], str] | None = None,
-             stop: Callable[[], bool] = lambda: False) -> Report:
+             stop: Callable[[], bool] = lambda: False,
+             before_claim: Callable[[Record], Outcome | None] | None = None) -> Report:
     """Send every queued request whose time has come, each exactly once."""
     now = clock()
     report = Report(dry_run=dry_run)
@@ -376,7 +378,10 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
             if stop():
                 report.stopped = "stopped by a signal"
                 break
-            outcome = _send_one(outbox, config, client, record, clock)
+            # The reply check runs just before the claim, so a late reply still stops it.
+            outcome = before_claim(record) if before_claim is not None else None
+            if outcome is None:
+                outcome = _send_one(outbox, config, client, record, clock)
             if outcome is None:
                 continue
             report.outcomes.append(outcome)
@@ -494,9 +499,27 @@ def _refused(outbox: Outbox, claim: Claim, exc: Exception,
     return Outcome(claim.record.id, updated.status, updated.last_error or detail)
 
 
+def oauth2_token(oauth2_file: str, user: str) -> str:
+    """Return a fresh OAuth2 access token from yagmail's credentials file (for IMAP XOAUTH2)."""
+    import json
+
+    from yagmail.oauth2 import refresh_authorization
+
+    try:
+        with open(oauth2_file, encoding="utf-8") as handle:
+            info = json.load(handle)
+        token, _ = refresh_authorization(info["google_client_id"], info["google_client_secret"],
+                                         info["google_refresh_token"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise Failure(f"{oauth2_file}: no OAuth2 access token for {user} ({exc}); run yagmail's "
+                      "OAuth2 set-up again, or use a password") from None
+    return str(token)
+
+
 def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                interval: float, on_report: Callable[[Report], None],
-               on_error: Callable[[str], None]) -> int:
+               on_error: Callable[[str], None],
+               run: Callable[..., Report] | None = None) -> int:
     """Run send_due every `interval` seconds until SIGINT/SIGTERM; finish the message in flight."""
     import signal
     import threading
@@ -512,7 +535,7 @@ def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
     try:
         while not stopping.is_set():
             try:
-                report = send_due(outbox, config, clock=clock, stop=stopping.is_set)
+                report = (run or send_due)(outbox, config, clock=clock, stop=stopping.is_set)
             except AuthFailure:
                 raise
             except Failure as exc:
@@ -521,7 +544,8 @@ def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                 on_error(str(exc))
                 failed = True
             else:
-                if report.outcomes or report.interrupted_before or report.stopped:
+                if (report.outcomes or report.interrupted_before or report.stopped
+                        or report.notes):
                     on_report(report)
                 failed = failed or report.failed
             stopping.wait(interval)
