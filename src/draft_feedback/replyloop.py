@@ -106,6 +106,16 @@ def _targets(outbox: Outbox, only: Iterable[Record] | None) -> tuple[list[Record
     return sent, queued
 
 
+def _wire_address(addr: str) -> str:
+    """The address as servers store it in headers: an international domain in punycode."""
+    from draft_feedback.addresses import envelope
+
+    try:
+        return envelope(addr)
+    except BadInput:
+        return addr
+
+
 def _domain(addr: str) -> str:
     return addr.rpartition("@")[2].lower()
 
@@ -143,8 +153,9 @@ def sync(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
     since = min([r.sent_at for r in sent if r.sent_at] + [r.rejected_at for r in queued])
     senders = set()
     for r in (*sent, *queued):
-        domain = _domain(r.to_addr)
-        senders.add(r.to_addr.lower() if domain in _FREE_MAIL else "@" + domain)
+        addr = _wire_address(r.to_addr)
+        domain = _domain(addr)
+        senders.add(addr.lower() if domain in _FREE_MAIL else "@" + domain)
     if sent:
         senders |= {"mailer-daemon@", "postmaster@"}
     uids = mailbox.thread_uids([*ours, *rejection_ids])
@@ -197,10 +208,11 @@ def _replied_to(mail: Incoming, sent: list[Record], ours: dict[str, Record]) -> 
         return []
     subject = normalised_subject(mail.subject)
     out = []
+    sender = _wire_address(mail.sender.email).lower()
     for r in sent:
-        same_person = mail.sender.email.lower() == r.to_addr.lower()
-        colleague = (_domain(mail.sender.email) == _domain(r.to_addr)
-                     and _domain(r.to_addr) not in _FREE_MAIL)
+        to_addr = _wire_address(r.to_addr).lower()
+        same_person = sender == to_addr
+        colleague = _domain(sender) == _domain(to_addr) and _domain(to_addr) not in _FREE_MAIL
         # Date headers carry whole seconds and other machines' clocks: allow a little slack.
         if (same_person or colleague) and r.sent_at is not None \
                 and mail.date >= r.sent_at - timedelta(minutes=10) \
@@ -218,8 +230,9 @@ def _written_first(mail: Incoming, queued: list[Record],
             if mail.date > r.rejected_at:
                 out[r.id] = r
     if mail.sender is not None:
+        sender = _wire_address(mail.sender.email).lower()
         for r in queued:
-            if mail.sender.email.lower() == r.to_addr.lower() and mail.date > r.rejected_at:
+            if sender == _wire_address(r.to_addr).lower() and mail.date > r.rejected_at:
                 out[r.id] = r
     return list(out.values())
 
