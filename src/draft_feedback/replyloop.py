@@ -24,6 +24,8 @@ _FREE_MAIL = frozenset("""gmail.com googlemail.com outlook.com hotmail.com live.
     yahoo.com icloud.com me.com aol.com proton.me protonmail.com gmx.de gmx.net gmx.com web.de
     t-online.de""".split())
 WATCHED = ("request", "follow-up")  # kinds a reply can answer and a hold can stop
+# How long after the send the mailbox is searched for a reply; later ones: `reply ID FILE`.
+WATCH_DAYS = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,17 @@ class Watcher:
         self._mailbox = None
 
 
-def _targets(outbox: Outbox, only: Iterable[Record] | None) -> tuple[list[Record], list[Record]]:
+def _targets(outbox: Outbox, only: Iterable[Record] | None,
+             now: datetime) -> tuple[list[Record], list[Record]]:
     if only is not None:
         records = list(only)
         sent = [r for r in records if r.status == "sent" and r.kind in WATCHED]
         queued = [r for r in records if r.status == "scheduled" and r.kind in WATCHED
                   and not r.hold_override]
         return sent, queued
-    sent = [r for r in outbox.records("sent") if r.kind in WATCHED]
-    queued = [r for r in outbox.records("scheduled") if r.kind in WATCHED and not r.hold_override]
+    records = outbox.watched(now - WATCH_DAYS)
+    sent = [r for r in records if r.status == "sent"]
+    queued = [r for r in records if r.status == "scheduled"]
     return sent, queued
 
 
@@ -138,7 +142,7 @@ def sync(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
 
     started = time.perf_counter()
     report = SyncReport()
-    sent, queued = _targets(outbox, only)
+    sent, queued = _targets(outbox, only, now)
     if not sent and not queued and not connect:
         return report
     mailbox = watcher.mailbox()
@@ -313,10 +317,8 @@ def hold_check(outbox: Outbox, config: Config, watcher: Watcher | None, now: dat
 def queue_follow_ups(outbox: Outbox, config: Config, now: datetime) -> list[int]:
     """Make the one follow-up of each sent, unanswered request whose day has come."""
     made = []
-    for record in outbox.records("sent"):
-        if record.kind != "request" or record.follow_up_at is None or record.follow_up_at > now:
-            continue
-        if outbox.children_of_kind(record.id, "follow-up"):
+    for record in outbox.wanting_follow_up():
+        if record.follow_up_at is None or record.follow_up_at > now:
             continue
         made_id = _follow_up(outbox, config, record, now)
         if made_id is not None:
