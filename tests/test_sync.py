@@ -361,6 +361,9 @@ def test_a_reply_arriving_after_the_last_sync_stops_the_send(run: Run, loop: Any
     assert f"request {record['id']}: held" in result.stdout
     assert loop.smtp.received == []
     assert show(run, record["id"])["status"] == "held"
+    assert run("send-due").exit_code == 0 and loop.smtp.received == []  # stays held
+    assert run("cancel", str(record["id"])).exit_code == 0
+    assert show(run, record["id"])["status"] == "cancelled"
 
 
 def test_imap_down_at_send_time_keeps_checked_requests_queued_and_sends_thank_yous(
