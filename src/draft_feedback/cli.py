@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
+# The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
+PROVIDER_IDS = ("gmail", "outlook", "fastmail", "icloud", "proton-bridge", "relay")
 
 
 def utcnow() -> datetime:
@@ -143,8 +146,9 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("-s", "--scenario", metavar="NAME",
-              help="interview, application, promotion, submission, mentor, or one from your "
-                   "config (default: defaults.scenario).")
+              help="interview, application, promotion, manuscript, pitch, grant, "
+                   "journal-article, admissions, mentor, or one from your config (default: "
+                   "defaults.scenario).")
 @click.option("--to", "to", metavar='"NAME <ADDR>"', help="The person to ask.")
 @click.option("--org", metavar="TEXT", help="Organisation: company, publisher, label, agency.")
 @click.option("--role", metavar="TEXT", help="The position, promotion, manuscript or pitch.")
@@ -159,6 +163,8 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
               help="Something specific you appreciated about the process.")
 @click.option("--future/--no-future", default=True,
               help="Ask to be kept in mind for future opportunities (default on).")
+@click.option("--context", metavar="TEXT",
+              help="Mentor: a line on what happened or the feedback received so far.")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: defaults.tone).")
 @click.option("--from-eml", "from_eml", metavar="FILE",
@@ -182,7 +188,7 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
         at: str | None = None, thank_you_only: bool = False, guided: bool = False,
         edit_first: bool = False, as_json: bool = False, again: bool = False,
-        follow_up: bool | None = None) -> None:
+        follow_up: bool | None = None, context: str | None = None) -> None:
     """Draft a feedback request from the details of a rejection.
 
     The draft is saved in the outbox; --schedule or --at queue it for sending after the
@@ -193,7 +199,9 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
       draft-feedback new --to "Priya Shah <priya@example.com>" --org Acme \\
           --role "Data Analyst" --rejected 2026-11-27T16:00 \\
           --ask interview-system-design --highlight "the pairing exercise"
-      draft-feedback new -s submission --from-eml rejection.eml --schedule
+      draft-feedback new -s manuscript --from-eml rejection.eml --schedule
+      draft-feedback new -s mentor --to "Maria <maria@example.com>" --org Acme \\
+          --context "They wanted more experience with experiments"
     """
     from draft_feedback.workflow import NewOptions
 
@@ -201,7 +209,7 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         scenario=scenario, to=to, org=org, role=role, rejected=rejected, areas=areas,
         questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
         schedule=schedule, at=at, thank_you_only=thank_you_only, again=again,
-        follow_up=follow_up)
+        follow_up=follow_up, context=context)
     if guided:
         from draft_feedback.guided import run as run_guided
 
@@ -261,7 +269,7 @@ def areas(app: App, scenario: str | None) -> None:
 
     \b
     Example:
-      draft-feedback areas --scenario submission
+      draft-feedback areas --scenario manuscript
     """
     catalog = app.catalog
     chosen = catalog.scenario(scenario or app.config.defaults.scenario)
@@ -399,7 +407,8 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
     from draft_feedback.workflow import parse_at, schedule_request
 
     when = parse_at(at, app.config, utcnow())
-    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when)
+    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when,
+                              notify=lambda note: click.echo(note, err=as_json))
     if as_json:
         _print_json(record.to_json())
     else:
@@ -610,20 +619,66 @@ def config_group() -> None:
 
 
 @config_group.command("init", context_settings=CONTEXT_SETTINGS)
+@click.option("--name", metavar="NAME", help="Your name, as your emails are signed.")
+@click.option("--email", metavar="ADDR", help="Your address, the one the requests come from.")
+@click.option("--timezone", metavar="TZ", help="Your IANA timezone (default: this machine's).")
+@click.option("--provider", type=click.Choice(list(PROVIDER_IDS)),
+              help="Fill in the mail settings of this provider.")
 @click.option("--force", is_flag=True, help="Replace an existing config file.")
 @pass_app
-def config_init(app: App, force: bool) -> None:
-    """Write the commented example config (never over an existing file without --force).
+def config_init(app: App, name: str | None, email: str | None, timezone: str | None,
+                provider: str | None, force: bool) -> None:
+    """Write a config with your name, address, timezone and mail provider.
+
+    On a terminal it asks for what the options do not give; every other key is written
+    commented out. Providers: gmail, outlook, fastmail, icloud, proton-bridge, relay.
 
     \b
     Example:
       draft-feedback config init
+      draft-feedback config init --name "Ana López" --email ana@fastmail.com \\
+          --timezone Europe/Madrid --provider fastmail
     """
+    from draft_feedback.config import config_path, local_timezone_name
+    from draft_feedback.guided import _checked as checked
+    from draft_feedback.presets import PROVIDERS, check_identity, guess_provider
     from draft_feedback.workflow import write_config
 
-    target = write_config(app.config_option, force)
-    click.echo(f"Wrote {target}. Set sender, timezone and smtp, then run "
-               "`draft-feedback config check`.")
+    target = config_path(app.config_option)
+    if target.exists() and not force:
+        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
+    if not _interactive() and (name is None or email is None):
+        missing = " and ".join(o for o, v in (("--name", name), ("--email", email)) if v is None)
+        raise BadInput(f"{missing}: config init writes your own name and address, and there is "
+                       'no terminal to ask on; give --name "Your Name" --email you@example.com '
+                       "(and --timezone, --provider)")
+    zone = timezone or local_timezone_name()
+    if _interactive():
+        name = name or click.prompt("Your name, as your emails are signed", value_proc=checked(
+            lambda text: check_identity(text, "x@example.com", "UTC")))
+        email = email or click.prompt("Your email address", value_proc=checked(
+            lambda text: check_identity("x", text, "UTC")))
+        if timezone is None:
+            zone = click.prompt("Your timezone", default=zone, value_proc=checked(
+                lambda text: check_identity("x", "x@example.com", text.strip())))
+        if provider is None:
+            click.echo("Mail provider: " + "; ".join(
+                f"{p.id} ({p.label})" for p in PROVIDERS.values()) + "; skip (set smtp later)")
+            provider = click.prompt("Provider", type=click.Choice([*PROVIDER_IDS, "skip"]),
+                                    default=guess_provider(email or "") or "skip")
+            provider = None if provider == "skip" else provider
+    assert name is not None and email is not None
+    name, email, zone = check_identity(name, email, zone.strip())
+    written = write_config(app.config_option, name, email, zone, provider, force)
+    chosen = PROVIDERS[provider] if provider else None
+    click.echo(f"Wrote {written}: sender {name} <{email}>, timezone {zone}"
+               + (f", {chosen.label} ({chosen.host}:{chosen.port}, {chosen.security})."
+                  if chosen else "; no mail provider yet (set smtp there before sending)."))
+    if chosen is not None and chosen.login:
+        click.echo(f"{chosen.note}\nNext: `draft-feedback login` stores the password; "
+                   "`draft-feedback config check` validates the file.")
+    else:
+        click.echo("Next: `draft-feedback config check` validates the file.")
 
 
 @config_group.command("check", context_settings=CONTEXT_SETTINGS)
@@ -670,8 +725,11 @@ def config_path_cmd(app: App) -> None:
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--imap", is_flag=True, help="The IMAP password, when it differs from SMTP's.")
+@click.option("--allow-insecure-keyring", is_flag=True,
+              help="Store it even in a plain-text or file keyring backend.")
 @pass_app
-def login(app: App, user: str | None, password_stdin: bool, imap: bool = False) -> None:
+def login(app: App, user: str | None, password_stdin: bool, imap: bool = False,
+          allow_insecure_keyring: bool = False) -> None:
     """Keep the SMTP password in the system keyring.
 
     For Gmail, use an app password (Google Account > Security > App passwords).
@@ -692,9 +750,9 @@ def login(app: App, user: str | None, password_stdin: bool, imap: bool = False) 
                               show_default=False)
     if not secret:
         raise BadInput("the password is empty; nothing was stored")
-    store_password(name, secret, imap=imap)
+    where = store_password(name, secret, allow_insecure_keyring, imap=imap)
     service = "draft-feedback-imap" if imap else "draft-feedback"
-    click.echo(f"{kind} password for {name} stored in the system keyring (service {service}).")
+    click.echo(f"{kind} password for {name} stored in {where}, service {service}.")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -785,12 +843,15 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        click.echo("Aborted; nothing was stored.", err=True)
-        return EXIT_FAILURE
+    except click.Abort as exc:
+        # Ctrl-C (or the end of input) at a prompt; 130 is the shell's code for SIGINT.
+        note = getattr(exc, "note", None)
+        click.echo(f"\nInterrupted. {note}" if note else "\nAborted; nothing was stored.",
+                   err=True)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except SystemExit as exc:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput
+from draft_feedback.wording import LANGUAGES, language_from_locale
 
 if TYPE_CHECKING:
     from draft_feedback.addresses import Address
@@ -111,13 +112,14 @@ IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 
 
 def is_loopback(host: str) -> bool:
-    """True for a host name or address on this machine (a password sent there stays here)."""
+    """True for a host that names this machine: localhost, 127.0.0.0/8 or ::1."""
     import ipaddress
 
-    if host.lower() in ("localhost", "localhost.localdomain"):
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
 
@@ -191,6 +193,8 @@ class Config:
         if self.imap is not None and self.imap.user:
             return self.imap.user
         return self.smtp_user
+    # en-GB or en-US: the spelling of the built-in templates and catalog.
+    language: str = field(default_factory=lambda: language_from_locale(os.environ))
 
     @property
     def source(self) -> str:
@@ -388,7 +392,8 @@ class _Reader:
 
 
 TOP_KEYS = ("sender", "timezone", "cooling_off", "send_window", "smtp", "defaults",
-            "templates_dir", "focus_areas", "scenarios", "tone", "imap", "follow_up")
+            "templates_dir", "focus_areas", "scenarios", "tone", "imap", "follow_up",
+            "language")
 
 
 def load_config(path: Path) -> Config:
@@ -453,7 +458,18 @@ def parse_config(text: str, path: Path) -> Config:
         tone=_tone(top),
         imap=_imap(top),
         follow_up_days=_follow_up(top),
+        language=_language(top),
     )
+
+
+def _language(top: _Reader) -> str:
+    language = top.text("language")
+    if language is None:
+        return language_from_locale(os.environ)
+    if language not in LANGUAGES:
+        raise top.error(top.node("language").line, "language",
+                        f"unknown language {language!r}; use en-GB or en-US")
+    return language
 
 
 def _cooling_hours(reader: _Reader, key: str) -> int | None:
@@ -589,12 +605,21 @@ def _smtp(top: _Reader) -> Smtp:
             raise BadInput(str(exc)) from None
     timeout = section.whole("timeout", 60, 1, 3600)
     oauth2 = section.text("oauth2_file")
+    login = bool(section.flag("login", True))
+    if login and security == "none" and not is_loopback(host):
+        line = section.node("security").line if section.has("security") else section.line
+        raise section.error(
+            line, "smtp.security",
+            f"none with smtp.login true would send your password to {host} unencrypted; use "
+            "ssl (port 465) or starttls (port 587), or login: false for a relay that needs no "
+            "password (none with a login is only for a relay on this machine: localhost, "
+            "127.0.0.1, ::1)")
     return Smtp(
         host=host,
         port=port or DEFAULT_PORTS[security],
         security=security,
         user=user or None,
-        login=bool(section.flag("login", True)),
+        login=login,
         timeout=float(timeout or 60),
         oauth2_file=str(Path(oauth2).expanduser()) if oauth2 else None,
     )
@@ -772,18 +797,3 @@ def _plain(node: Node) -> Any:
     if isinstance(node.value, str) or node.raw is None:
         return node.value
     return node.value if isinstance(node.value, (int, float)) else node.raw
-
-
-
-def write_example_config(target: Path, force: bool) -> Path:
-    """Write the commented example config, never over an existing file without force."""
-    from draft_feedback.resources import example_config
-
-    if target.exists() and not force:
-        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(example_config(), encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"{target}: cannot write: {exc.strerror}") from None
-    return target

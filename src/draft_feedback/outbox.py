@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import uuid
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from draft_feedback.errors import BadInput, Failure
+from draft_feedback.errors import BadInput, DraftFeedbackError, Failure
 
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied", "held")
@@ -96,14 +97,23 @@ def utc_text(t: datetime) -> str:
     """Store an aware time as fixed-width UTC text, so text order is time order."""
     if t.tzinfo is None:
         raise ValueError("naive datetime")
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    u = t.astimezone(UTC)
+    # Not strftime: on glibc its %Y gives "26" for the year 26, which neither sorts nor reads.
+    return f"{u.year:04d}-{u:%m-%dT%H:%M:%S.%f}Z"
+
+
+_UTC_TEXT = re.compile(r"(\d{1,4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z")
 
 
 def from_utc_text(text: str | None) -> datetime | None:
-    """Read a stored time back as an aware UTC datetime."""
+    """Read a stored time back as an aware UTC datetime (ValueError if it is not one)."""
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    match = _UTC_TEXT.fullmatch(str(text))
+    if match is None:
+        raise ValueError(f"{str(text)[:40]!r} is not a stored time")
+    year, month, day, hour, minute, second, micro = (int(g) for g in match.groups())
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,7 @@ class Record(NewRequest):
     takeaways: dict[str, Any] | None = None
     reply_message_id: str | None = None
     reply_from: str | None = None
+    problem: str | None = None  # why the stored row could not be read in full
 
     @property
     def follow_up_at(self) -> datetime | None:
@@ -177,7 +188,12 @@ class Record(NewRequest):
 
     def local(self, t: datetime | None) -> datetime | None:
         """Return a stored time in the request's own timezone."""
-        return None if t is None else t.astimezone(ZoneInfo(self.tz))
+        if t is None or self.problem is not None and t == UNREADABLE_TIME:
+            return None
+        try:
+            return t.astimezone(ZoneInfo(self.tz))
+        except (ValueError, OverflowError):  # a hand-edited tz, or a time at the calendar's edge
+            return t
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON record of the spec: the keys of JSON_KEYS, in that order."""
@@ -185,10 +201,13 @@ class Record(NewRequest):
         for key in JSON_KEYS:
             value = getattr(self, key)
             if isinstance(value, datetime):
-                value = self.local(value).isoformat(timespec="seconds")  # type: ignore[union-attr]
+                local = self.local(value)
+                value = None if local is None else local.isoformat(timespec="seconds")
             elif isinstance(value, tuple):
                 value = list(value)
             values[key] = value
+        if self.problem:
+            values["problem"] = self.problem
         return values
 
 
@@ -265,7 +284,8 @@ def _from_sql(annotation: str) -> Callable[[Any], Any]:
 
 # Worked out once: reading a large outbox decodes every row through this list.
 _NEW_COLUMNS = tuple((f.name, _column(f.name)) for f in fields(NewRequest))
-_DECODERS = tuple((f.name, _column(f.name), _from_sql(str(f.type))) for f in fields(Record))
+_RECORD_FIELDS = tuple(f for f in fields(Record) if f.name != "problem")  # not a column
+_DECODERS = tuple((f.name, _column(f.name), _from_sql(str(f.type))) for f in _RECORD_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -276,8 +296,40 @@ class Claim:
     token: str
 
 
+UNREADABLE_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _row_to_record(row: sqlite3.Row) -> Record:
-    return Record(**{name: decode(row[column]) for name, column, decode in _DECODERS})
+    try:
+        return Record(**{name: decode(row[column]) for name, column, decode in _DECODERS})
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        # One hand-edited or damaged row must not take the whole outbox down with it: it is
+        # read as far as it goes and carries the reason, which `list` and `show` print.
+        return _damaged_row(row, str(exc) or type(exc).__name__)
+
+
+_REQUIRED_TIMES = ("rejected_at", "earliest_send_at", "created_at")
+
+
+def _damaged_row(row: sqlite3.Row, reason: str) -> Record:
+    values: dict[str, Any] = {}
+    for f, (name, column, decode) in zip(_RECORD_FIELDS, _DECODERS, strict=True):
+        annotation = str(f.type)
+        try:
+            values[name] = decode(row[column])
+        except (ValueError, TypeError, KeyError, OverflowError):
+            values[name] = (() if annotation.startswith("tuple") else
+                            {} if annotation.startswith("dict") else
+                            "" if annotation == "str" else
+                            0 if annotation == "int" else None)
+    for name in _REQUIRED_TIMES:
+        if not isinstance(values.get(name), datetime):
+            values[name] = UNREADABLE_TIME
+    if values.get("status") not in STATES:
+        values["status"] = "failed"
+    values["tz"] = values.get("tz") or "UTC"
+    return Record(**values, problem=f"the stored request cannot be read ({reason[:200]}); "
+                                    "cancel it and draft it again")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -331,18 +383,51 @@ class Outbox:
             if not self.home.exists():
                 self.home.mkdir(mode=0o700, parents=True)
                 os.chmod(self.home, 0o700)
-            if not self.path.exists():
+            self._refuse_shared(self.home, "data folder")
+            if not self.path.exists() and not self.path.is_symlink():
                 # Create the file ourselves so that it is 0600 from its first byte;
                 # SQLite gives the -wal and -shm files the same mode.
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY
+                             | getattr(os, "O_NOFOLLOW", 0), 0o600)
                 os.close(fd)
         except FileExistsError:
             pass
         except OSError as exc:
             raise Failure(f"{self.path}: cannot create the outbox: {exc.strerror}; check that "
                           "the data folder is writable, or choose another with --home") from None
+        if self.path.is_symlink():
+            raise Failure(f"{self.path}: the outbox is a symbolic link; whoever controls where "
+                          "it points controls what send-due sends; move it aside and put the "
+                          "file itself there, or choose another data folder with --home")
         if self.path.is_dir():
             raise Failure(f"{self.path}: is a folder, not an outbox database; move it aside")
+        self._refuse_shared(self.path, "outbox")
+
+    def _refuse_shared(self, path: Path, what: str) -> None:
+        """Refuse a folder or file another user owns or may write (as ssh does with its files).
+
+        Whoever can rewrite the outbox decides what send-due sends, from the user's account,
+        to whom. Windows has no such mode bits; its folders are per user already.
+        """
+        import stat
+
+        if os.name == "nt":
+            return
+        try:
+            info = path.stat()
+        except OSError:
+            return  # absent: created below, or the error is reported where it is opened
+        # Root could read and change it anyway, so a folder of root's is no new risk (ssh too).
+        if info.st_uid not in (os.getuid(), 0):
+            raise Failure(f"{path}: the {what} belongs to another user (uid {info.st_uid}), who "
+                          "could read your requests and change what send-due sends; use a "
+                          "data folder of your own (--home or DRAFT_FEEDBACK_HOME)")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            fix = "chmod 700" if what == "data folder" else "chmod 600"
+            raise Failure(f"{path}: other users can write to the {what} (mode "
+                          f"{stat.S_IMODE(info.st_mode):04o}), so they could change what "
+                          f"send-due sends; run `{fix} {path}` and check its contents, or "
+                          "choose another data folder with --home")
 
     def _storage_error(self, exc: sqlite3.Error) -> Failure:
         text = str(exc)
@@ -510,13 +595,30 @@ class Outbox:
 
     def edit(self, request_id: int, subject: str, body: str,
              findings: Sequence[dict[str, Any]], blocked: bool = False) -> Record:
-        """Replace subject and body; blocked wording takes a queued request back to draft."""
-        record = self._update(request_id, ("draft", "scheduled"), "edited",
-                              subject=subject, body=body, findings=json.dumps(list(findings)))
-        if blocked and record.status == "scheduled":
-            record = self._update(request_id, ("scheduled",), "taken back to draft",
-                                  status="draft", send_at=None)
-        return record
+        """Replace subject and body of what no run has claimed, checking the status in the
+        same transaction; blocked wording takes a queued request back to draft."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM requests WHERE id = ?",
+                               (request_id,)).fetchone()
+            if row is None:
+                raise BadInput(f"no request with id {request_id}; `draft-feedback list` "
+                               "shows them")
+            status = row["status"]
+            if status == "sending":
+                raise BadInput(f"request {request_id} is being sent right now, so your edit was "
+                               "not saved; `draft-feedback show "
+                               f"{request_id}` in a minute tells how it went")
+            if status not in ("draft", "scheduled"):
+                raise BadInput(f"request {request_id} is {status}, so your edit was not saved; "
+                               "only a draft or a queued request can be edited")
+            values: dict[str, Any] = {"subject": subject, "body": body,
+                                      "findings": json.dumps(list(findings))}
+            if blocked and status == "scheduled":
+                values |= {"status": "draft", "send_at": None}
+            columns = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE requests SET {columns} WHERE id = ? AND status = ?",
+                         [*values.values(), request_id, status])
+        return self.get(request_id)
 
     def set_message_id(self, request_id: int, message_id: str) -> None:
         """Give a request its Message-ID (made once, when the sender is known)."""
@@ -665,20 +767,42 @@ class Outbox:
         return marked
 
     def claim(self, request_id: int, now: datetime, lease: timedelta,
-              eml: bytes) -> Claim | None:
-        """Take one due request for sending, storing the exact bytes about to be sent."""
+              build: Callable[[Record], bytes]) -> Claim | None:
+        """Take one due request for sending, storing the exact bytes about to be sent.
+
+        The message is built from the row as it is inside the claiming transaction, so an edit
+        that got in before the claim is what goes out, and none can get in after it. A row that
+        cannot be built into a message is marked failed with the reason (the returned claim's
+        record says so) instead of stopping the queue behind it.
+        """
         token = uuid.uuid4().hex
         stamp = utc_text(now)
         with self.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
-                "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
-                "WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
+            row = conn.execute(
+                "SELECT * FROM requests WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
                 "AND earliest_send_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?)",
-                (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
-                 request_id, stamp, stamp, stamp))
-            if cursor.rowcount != 1:
-                return None
+                (request_id, stamp, stamp, stamp)).fetchone()
+            if row is None:
+                return None  # another run took it, or it was edited, cancelled or moved
+            record = _row_to_record(row)
+            try:
+                if record.problem is not None:
+                    raise ValueError(record.problem)
+                eml = build(record)
+            except (DraftFeedbackError, ValueError, TypeError, LookupError) as exc:
+                conn.execute(
+                    "UPDATE requests SET status = 'failed', attempts = attempts + 1, "
+                    "last_error = ? WHERE id = ?",
+                    (f"the message could not be built, so nothing was sent: {exc}; cancel it "
+                     "and draft it again", request_id))
+                token = ""
+            else:
+                conn.execute(
+                    "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
+                    "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
+                    "WHERE id = ?",
+                    (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
+                     request_id))
         return Claim(self.get(request_id), token)
 
     def mark_sent(self, claim: Claim, now: datetime) -> bool:

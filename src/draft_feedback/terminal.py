@@ -82,10 +82,9 @@ def next_step(record: Record, placeholder: str) -> str:
         if has_errors(record):
             return f"Next: change the flagged wording with `draft-feedback edit {rid}`."
         if placeholder in record.body:
-            return (f"Next: sign it. `draft-feedback config init` writes a config; set your "
-                    f"sender name and address there, then replace {placeholder} with "
-                    f"`draft-feedback edit {rid}` and queue it with `draft-feedback schedule "
-                    f"{rid}`.")
+            return ("Next: `draft-feedback config init` writes a config with your name and "
+                    f"address; then `draft-feedback schedule {rid}` signs it (in place of "
+                    f"{placeholder}) and queues it.")
         return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
                 f"`draft-feedback edit {rid}` changes it.")
     if record.status == "scheduled":
@@ -113,6 +112,7 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
     attention = [*(older or []), *((r.id, r.status) for r in records
                                     if r.status in ("interrupted", "failed", "held"))]
     hints = [f"  {i}: {HINTS[s].format(id=i)}" for i, s in attention]
+    hints += [f"  {r.id}: {r.problem}" for r in records if r.problem]
     if hints:
         out += ["", "To do:"] + hints
     return "\n".join(line.rstrip() for line in out)

@@ -209,6 +209,11 @@ def check_requested(at: dt.datetime, earliest: dt.datetime) -> dt.datetime:
     )
 
 
+# Every stored time sorts as text only with a four-digit year; nothing real is older than this.
+EARLIEST_PLAUSIBLE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST_AHEAD = dt.timedelta(days=366)
+
+
 def parse_when(
     text: str,
     tz: ZoneInfo,
@@ -251,6 +256,16 @@ def parse_when(
             f"{option}: {shown!r} is not a valid ISO 8601 date or date-time ({exc}); "
             f"{_WHEN_EXAMPLE}"
         ) from None
+    if _utc(result) < EARLIEST_PLAUSIBLE:
+        raise BadInput(
+            f"{option}: {shown!r} is before 1970; give the real date with a four-digit year "
+            f"({_WHEN_EXAMPLE})"
+        )
+    if allow_future and _utc(result) > _utc(now) + LATEST_AHEAD:
+        raise BadInput(
+            f"{option}: {shown!r} is more than a year ahead; give a time within the next "
+            f"year ({_WHEN_EXAMPLE})"
+        )
     if not allow_future and _utc(result) > _utc(now):
         current = now.astimezone(tz).replace(microsecond=0)
         raise BadInput(

@@ -152,8 +152,12 @@ def _hours(record: Record, earliest: datetime) -> int:
 
 
 def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datetime, *,
-                     at: datetime | None = None) -> Record:
-    """Queue a draft, or move a queued one, never before its cooling-off ends."""
+                     at: datetime | None = None,
+                     notify: Callable[[str], None] | None = None) -> Record:
+    """Queue a draft, or move a queued one, never before its cooling-off ends.
+
+    A draft saved before a sender was configured is signed first; notify() is told so.
+    """
     _ready_to_queue(config)
     record = outbox.get(request_id)
     if record.status not in ("draft", "scheduled", "held"):
@@ -162,6 +166,8 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
                            f" (use `draft-feedback retry {request_id}`)"
                            if record.status in ("failed", "interrupted") else ""))
     when, window_applies = send_time(record, config, now, at)
+    if SIGNATURE_PLACEHOLDER in record.body and not has_errors(record.findings):
+        record = _sign(record, config, outbox, notify)
     if SIGNATURE_PLACEHOLDER in record.body:
         raise BadInput(f"request {request_id} is signed {SIGNATURE_PLACEHOLDER!r}; set "
                        "sender.name in the config, then `draft-feedback edit "
@@ -175,6 +181,23 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
 
         outbox.set_message_id(request_id, make_message_id(config.sender.address.domain))
     return outbox.schedule(request_id, when, window_applies)
+
+
+def _sign(record: Record, config: Config, outbox: Outbox,
+          notify: Callable[[str], None] | None) -> Record:
+    """Sign a draft written before there was a sender, and check its wording again."""
+    from draft_feedback.drafting import sign
+
+    body = sign(record.body, config)
+    if body is None:
+        return record
+    findings = check_request(record.subject, body, config)
+    signed = outbox.edit(record.id, record.subject, body, findings, blocked=has_errors(findings))
+    if notify is not None and config.sender is not None:
+        notify(f"Request {record.id} was saved before a sender was configured; it is now "
+               f"signed as {config.sender.name or config.sender.email} (`draft-feedback show "
+               f"{record.id}` shows it).")
+    return signed
 
 
 def edit_request(request_id: int, subject: str, body: str, config: Config,
@@ -226,6 +249,7 @@ class NewOptions:
     reflection: tuple[tuple[str, str], ...] = ()
     again: bool = False  # --again: a request to someone already asked is meant
     follow_up: bool | None = None  # --follow-up / --no-follow-up
+    context: str | None = None  # mentor: what happened, or the feedback received so far
 
 
 @dataclass(frozen=True)
@@ -329,8 +353,13 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
     questions = tuple(check_header_value(q, "--question") for q in options.questions)
     if any(not q for q in questions):
         raise BadInput("--question: a question is empty; write it out or leave the option off")
+    # The mentor hears the feedback so far: --context, else the private reflection's answer.
+    given = dict(options.reflection).get("feedback-given", "") if scenario == "mentor" else ""
+    context = check_header_value(options.context if options.context is not None else (
+        "" if given.strip().lower().rstrip(".") in ("", "none", "no", "nothing", "n/a")
+        else given), "--context")
     for option, value in (("--org", org), ("--role", role), ("--highlight", highlight),
-                          *(("--question", q) for q in questions)):
+                          ("--context", context), *(("--question", q) for q in questions)):
         # Refused here, naming the option, rather than as an oversized template render later.
         if len(value) > MAX_DETAIL_CHARS:
             raise BadInput(f"{option}: {len(value):,} characters is too long for a short email; "
@@ -365,6 +394,7 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         tone=tone,
         thank_you_only=thank_you_only,
         subject=rejection.reply_subject if rejection is not None else None,
+        context=context,
     )
     origin = Origin(
         rejected_at=rejected_at,
@@ -560,11 +590,15 @@ def copy_template(config: Config, name: str, force: bool) -> Path:
     return copy(config, name, force)
 
 
-def write_config(option: str | None, force: bool) -> Path:
-    """Write the commented example config at --config (or its default place)."""
-    from draft_feedback.config import config_path, write_example_config
+def write_config(option: str | None, name: str, email: str, timezone: str,
+                 provider: str | None, force: bool) -> Path:
+    """Write a first config at --config (or its default place): the user's identity and
+    provider, every other key commented out."""
+    from draft_feedback.config import config_path
+    from draft_feedback.presets import initial_config, write_initial_config
 
-    return write_example_config(config_path(option), force)
+    return write_initial_config(config_path(option),
+                                initial_config(name, email, timezone, provider), force)
 
 
 @dataclass(frozen=True)
@@ -598,12 +632,13 @@ def smtp_user(config: Config, user: str | None, imap: bool = False) -> str:
     return check_header_value(name, "--user")
 
 
-def store_password(user: str, secret: str, imap: bool = False) -> None:
-    """Keep the SMTP (or, with imap, the IMAP) password in the system keyring."""
+def store_password(user: str, secret: str, allow_insecure: bool = False,
+                   imap: bool = False) -> str:
+    """Keep the SMTP (or, with imap, the IMAP) password in the keyring; return where it went."""
     from draft_feedback.credentials import IMAP_SERVICE, SERVICE
     from draft_feedback.credentials import store_password as store
 
-    store(user, secret, IMAP_SERVICE if imap else SERVICE)
+    return store(user, secret, allow_insecure, IMAP_SERVICE if imap else SERVICE)
 
 
 def delete_password(user: str, imap: bool = False) -> bool:
