@@ -696,6 +696,22 @@ class Outbox:
             f"AND status IN ({marks}) ORDER BY id", (message_id, *statuses))
         return [_row_to_record(r) for r in rows]
 
+    def watched(self, sent_since: datetime) -> list[Record]:
+        """Requests a reply can answer or a hold can stop: sent since a time, or queued."""
+        rows = self._query(
+            "SELECT * FROM requests WHERE kind IN ('request', 'follow-up') AND "
+            "((status = 'sent' AND sent_at >= ?) OR (status = 'scheduled' AND hold_override = 0))"
+            " ORDER BY id", (utc_text(sent_since),))
+        return [_row_to_record(r) for r in rows]
+
+    def wanting_follow_up(self) -> list[Record]:
+        """Sent requests that asked for a follow-up and have none yet."""
+        rows = self._query(
+            "SELECT * FROM requests AS r WHERE r.status = 'sent' AND r.kind = 'request' "
+            "AND r.follow_up_days IS NOT NULL AND NOT EXISTS (SELECT 1 FROM requests AS c "
+            "WHERE c.parent_id = r.id AND c.kind = 'follow-up') ORDER BY r.id")
+        return [_row_to_record(r) for r in rows]
+
     def add_follow_up(self, req: NewRequest) -> Record | None:
         """Store a request's one follow-up; None if it already has one (made by another run)."""
         assert req.kind == "follow-up" and req.parent_id is not None
