@@ -104,6 +104,29 @@ def signature_for(config: Config) -> str:
     return SIGNATURE_PLACEHOLDER
 
 
+def sign(body: str, config: Config) -> str | None:
+    """Put the sender's signature where a draft saved before there was one says [Your name].
+
+    The sign-off above it is kept or dropped as the templates' closing macro decides, so the
+    result reads as if the draft had been written with the sender configured. None when the
+    body has no placeholder line or there is still no sender.
+    """
+    signature = signature_for(config)
+    if signature == SIGNATURE_PLACEHOLDER:
+        return None
+    lines = body.split("\n")
+    if SIGNATURE_PLACEHOLDER not in (line.strip() for line in lines):
+        return None
+    at = max(i for i, line in enumerate(lines) if line.strip() == SIGNATURE_PLACEHOLDER)
+    signoff = lines[at - 1].strip() if at > 0 and lines[at - 1].rstrip().endswith(",") else ""
+    closing = render_string(
+        environment(config),
+        '{% import "_macros.txt.j2" as m %}{{ m.closing(signoff, signature) }}',
+        {"signoff": signoff or "", "signature": signature}, "_macros.txt.j2")
+    start = at - 1 if signoff else at
+    return "\n".join([*lines[:start], *closing.strip("\n").split("\n"), *lines[at + 1:]])
+
+
 def context(inp: DraftInput, scenario: Scenario, questions: tuple[str, ...],
             config: Config) -> dict[str, Any]:
     """Return the variables every template receives (see templates/README in the docs)."""
