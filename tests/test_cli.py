@@ -69,8 +69,8 @@ def test_new_prints_the_draft_and_saves_it(run: Run, config_file: Path) -> None:
     out = result.stdout
     assert out.startswith("Request 1 (draft, interview, warm)")
     assert "To:      Priya Shah <priya@example.com>" in out
-    assert "How could I make my answers to the system-design question stronger?" in out
-    assert "the conversation about your data platform." in out
+    assert "What would have made my system-design answer stronger?" in out
+    assert "I especially appreciated the conversation about your data platform." in out
     assert "Tone check: no findings." in out
     assert "Alex Rivera" in out
     assert "draft-feedback schedule 1" in out
@@ -129,12 +129,13 @@ def test_thank_you_only_asks_nothing(run: Run) -> None:
          "--rejected: 'yesterday' is not an ISO 8601 date or date-time"),
         (("--to", PRIYA, "--ask", "nonsense"),
          "--ask: unknown focus area 'nonsense' for scenario 'interview'; choose from: "
-         "interview-system-design"),
+         "interview-skill-gap, interview-clarity"),
         (("--to", PRIYA, "--ask", "interview-system-design", "--ask", "interview-clarity",
           "--question", "What else?", "--question", "And this?"),
          "4 questions chosen, at most 3"),
         (("--to", PRIYA, "--scenario", "audition"),
-         "--scenario: unknown scenario 'audition'; choose one of application, interview"),
+         "--scenario: unknown scenario 'audition'; choose one of admissions, application, "
+         "grant, interview"),
         (("--to", PRIYA, "--tone", "angry"), "Invalid value for '--tone'"),
         (("--org", "Acme"), "--to: whom should the request go to?"),
         (("--to", PRIYA, "--rejected", "2026-11-20", "--at", "2026-11-21T10:00"),

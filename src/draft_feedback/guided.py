@@ -54,7 +54,8 @@ def run(app: App, options: NewOptions) -> Record:
         answers.append((item.id, answer))
     click.echo("")
     scenario = click.prompt("Scenario", type=click.Choice(list(catalog.scenarios)),
-                            default=options.scenario or app.config.defaults.scenario)
+                            default=catalog.scenario_aliases.get(
+                                *[options.scenario or app.config.defaults.scenario] * 2))
     from_eml, prefill = _ask_rejection(app, options.from_eml)
     if prefill is not None and prefill.automated:
         click.echo(f"Note: {prefill.automated_reason}; there may be no person to ask. Give "
