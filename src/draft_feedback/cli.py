@@ -240,11 +240,8 @@ def _revise(subject: str, body: str) -> tuple[str, str]:
 
 
 def _warn_automated(prepared: Any) -> None:
-    rejection = prepared.rejection
-    if rejection is not None and rejection.automated:
-        click.echo(f"Note: {rejection.automated_reason}. There may be no person to read a "
-                   "request: give --to a real person's address, or use --thank-you-only.",
-                   err=True)
+    for note in prepared.notes:
+        click.echo(f"Note: {note}", err=True)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)

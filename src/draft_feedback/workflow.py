@@ -245,6 +245,7 @@ class Prepared:
     origin: Origin
     at: datetime | None
     rejection: Rejection | None
+    notes: tuple[str, ...] = ()  # what the user should know before it is stored
 
 
 if TYPE_CHECKING:
@@ -322,6 +323,10 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         to = parse_address(options.to, "--to")
     elif rejection is not None and rejection.to is not None:
         to = rejection.to
+    elif rejection is not None and rejection.automated and options.thank_you_only:
+        raise BadInput(f"--to: {rejection.automated_reason}, so even a thank-you would reach "
+                       'nobody; give --to "Name <name@example.com>" for a real person (a '
+                       "recruiter or the hiring manager) to thank")
     elif rejection is not None and rejection.automated:
         raise BadInput(f"--to: {rejection.automated_reason}, so there may be no person to ask; "
                        'give --to "Name <name@example.com>" for a real person (a recruiter or '
@@ -356,6 +361,17 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         rejected_at = now.astimezone(config.timezone)
     tone = options.tone or config.defaults.tone
     thank_you_only = options.thank_you_only
+    notes: list[str] = []
+    # Only the sender of the rejection email has it: anyone else gets a thread of their own.
+    fresh_thread = rejection is not None and (
+        rejection.to is None or rejection.to.email.lower() != to.email.lower())
+    if rejection is not None and fresh_thread:
+        notes.append(f"{to.email} did not send the rejection email, so the request starts a "
+                     "new thread with its own subject rather than replying to "
+                     f"\"{rejection.subject or 'the rejection'}\".")
+    elif rejection is not None and rejection.automated:
+        notes.append(f"{rejection.automated_reason}. There may be no person to read a "
+                     "request: give --to a real person's address, or use --thank-you-only.")
     if thank_you_only and (options.areas or options.questions):
         raise BadInput("--thank-you-only asks no questions; leave out --ask and --question")
     if catalog.scenario(scenario).thank_you_only and (options.areas or options.questions):
@@ -373,15 +389,16 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         future=options.future,
         tone=tone,
         thank_you_only=thank_you_only,
-        subject=rejection.reply_subject if rejection is not None else None,
+        subject=rejection.reply_subject if rejection is not None and not fresh_thread else None,
     )
+    threaded = rejection is not None and not fresh_thread
     origin = Origin(
         rejected_at=rejected_at,
-        in_reply_to=rejection.message_id if rejection else None,
-        references=rejection.references if rejection else None,
+        in_reply_to=rejection.message_id if rejection and threaded else None,
+        references=rejection.references if rejection and threaded else None,
         reflection={k: v for k, v in options.reflection if v.strip()},
     )
-    return Prepared(draft, origin, parse_at(options.at, config, now), rejection)
+    return Prepared(draft, origin, parse_at(options.at, config, now), rejection, tuple(notes))
 
 
 def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
