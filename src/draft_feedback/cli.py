@@ -208,7 +208,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
     if as_json:
         _print_json(record.to_json())
     elif guided:  # the flow has shown the preview already
-        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}."
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)} "
+                   f"({terminal.why(record, app.config.send_window, app.config.timezone)})."
                    if record.status == "scheduled" else
                    f"Request {record.id} is saved as a draft.")
         click.echo(_next_step(record))
@@ -395,7 +396,8 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
     if as_json:
         _print_json(record.to_json())
     else:
-        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}.")
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)} "
+                   f"({terminal.why(record, app.config.send_window, app.config.timezone)}).")
         click.echo(_next_step(record))
 
 

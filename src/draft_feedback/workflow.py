@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -302,8 +303,15 @@ def parse_at(text: str | None, config: Config, now: datetime) -> datetime | None
 
     if text is None:
         return None
-    opening = config.send_window.start if config.send_window is not None else time(9)
-    return parse_when(text, config.timezone, option="--at", now=now, date_time=opening)
+    window = config.send_window
+    opening = window.start if window is not None else time(9)
+    # A date alone means the window's opening that day, on the window's clock, not the user's.
+    zone = window.tz if window is not None and _DATE_ONLY.fullmatch(text.strip()) else (
+        config.timezone)
+    return parse_when(text, zone, option="--at", now=now, date_time=opening)
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
