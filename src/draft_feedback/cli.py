@@ -462,48 +462,108 @@ def reply(app: App, request_id: int, file: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Send at most N requests in this run.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only what was sent or went wrong (for cron).")
 @pass_app
-def send_due_cmd(app: App, dry_run: bool, limit: int | None) -> None:
+def send_due_cmd(app: App, dry_run: bool, limit: int | None, quiet: bool = False) -> None:
     """Send every queued request whose time has come. Safe from cron, safe to run twice.
 
+    Off a terminal every line starts with the time, so a log says when each thing happened.
+    `draft-feedback schedule-setup cron` prints the crontab line for this installation.
+
     \b
-    Example (crontab, every 10 minutes):
-      */10 * * * * draft-feedback send-due
+    Example (crontab, every 10 minutes; use the full path schedule-setup prints):
+      */10 * * * * /home/you/.venv/bin/draft-feedback send-due --quiet
     """
-    from draft_feedback.workflow import send_due
+    from draft_feedback.workflow import next_due, send_due
 
     report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
-    _print_report(report, app)
+    _print_report(report, app, quiet)
+    if not quiet and not any(o.status == "sent" for o in report.outcomes):
+        upcoming = next_due(app.outbox)
+        _say("Nothing is queued." if upcoming is None else
+             f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
 
-def _print_report(report: Any, app: App) -> None:
+def _say(message: str, err: bool = False) -> None:
+    """Print a line; off a terminal (cron, a log file) it starts with the time."""
+    stream = sys.stderr if err else sys.stdout
+    if not stream.isatty():
+        message = f"{utcnow().astimezone().isoformat(timespec='seconds')} {message}"
+    click.echo(message, err=err)
+
+
+def _print_report(report: Any, app: App, quiet: bool = False) -> None:
     for request_id in report.interrupted_before:
-        click.echo(f"request {request_id}: interrupted (a run stopped mid-send); check your "
-                   f"Sent folder, then `draft-feedback retry {request_id}` if it did not go")
+        _say(f"request {request_id}: interrupted (a run stopped mid-send); check your "
+             f"Sent folder, then `draft-feedback retry {request_id}` if it did not go")
     if report.dry_run:
         for o in report.outcomes:
-            click.echo(f"request {o.id}: would be sent to {o.detail}")
-        click.echo(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
-                   "to send.")
+            _say(f"request {o.id}: would be sent to {o.detail}")
+        if not quiet:
+            _say(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
+                 "to send.")
         return
     for o in report.outcomes:
         if o.status == "sent":
-            click.echo(f"request {o.id}: sent")
+            _say(f"request {o.id}: sent")
         elif o.status == "scheduled":
-            click.echo(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
-                       "again later", err=True)
+            _say(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
+                 "again later", err=True)
         elif o.status == "failed":
-            click.echo(f"request {o.id}: failed ({o.detail}); fix the cause, then "
-                       f"`draft-feedback retry {o.id}`", err=True)
+            _say(f"request {o.id}: failed ({o.detail}); fix the cause, then "
+                 f"`draft-feedback retry {o.id}`", err=True)
         elif o.status == "interrupted":
-            click.echo(f"request {o.id}: interrupted ({o.detail}); check your Sent folder, "
-                       f"then `draft-feedback retry {o.id}` if it did not go", err=True)
+            _say(f"request {o.id}: interrupted ({o.detail}); check your Sent folder, "
+                 f"then `draft-feedback retry {o.id}` if it did not go", err=True)
+    if quiet:
+        return
     sent = sum(1 for o in report.outcomes if o.status == "sent")
     waiting = (f"; {report.waiting_for_window} due but waiting for the send window"
                if report.waiting_for_window else "")
-    click.echo(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+    _say(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+
+
+@cli.command("schedule-setup", context_settings=CONTEXT_SETTINGS)
+@click.argument("kind", type=click.Choice(["cron", "systemd", "launchd"]))
+@click.option("--install", is_flag=True, help="Install the entry instead of printing it.")
+@pass_app
+def schedule_setup(app: App, kind: str, install: bool) -> None:
+    """Print (or install) the entry that runs send-due every 10 minutes.
+
+    cron for a crontab, systemd for a user timer (Linux), launchd for macOS. The entry uses
+    the full path of this installation and this run's --config/--home settings.
+
+    \b
+    Example:
+      draft-feedback schedule-setup cron
+      draft-feedback schedule-setup systemd --install
+    """
+    from draft_feedback.config import home_dir
+    from draft_feedback.schedulers import entry
+    from draft_feedback.schedulers import install as install_entry
+
+    data = home_dir(app.home_option)
+    item = entry(kind, data)
+    if install:
+        for line in install_entry(item, data):
+            click.echo(line[0].upper() + line[1:] + ".")
+    else:
+        if item.cron_line is not None:
+            click.echo("# Add this line with `crontab -e`:")
+            click.echo(item.cron_line)
+        for path, text in item.files.items():
+            click.echo(f"# {path}")
+            click.echo(text)
+        if kind == "systemd":
+            click.echo("# then: systemctl --user daemon-reload && systemctl --user enable --now "
+                       "draft-feedback.timer")
+        if kind == "launchd":
+            click.echo(f"# then: launchctl load -w {next(iter(item.files))}")
+    for note in item.notes:
+        click.echo(f"Note: {note}", err=not install)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)

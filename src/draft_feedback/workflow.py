@@ -211,6 +211,13 @@ def clean_edit(subject: str, body: str) -> tuple[str, str]:
     return subject, body
 
 
+def next_due(outbox: Outbox) -> tuple[Record, datetime] | None:
+    """Return the queued request that goes next, and when (its send time or its next try)."""
+    queued = [(r, max(t for t in (r.send_at, r.next_try_at, r.earliest_send_at) if t))
+              for r in outbox.records(status="scheduled")]
+    return min(queued, key=lambda pair: pair[1]) if queued else None
+
+
 def retry_request(request_id: int, outbox: Outbox, now: datetime) -> Record:
     """Queue an interrupted or failed request again, now or when its cooling-off ends."""
     record = outbox.get(request_id)
