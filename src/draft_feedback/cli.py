@@ -141,11 +141,51 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
             click.echo(ctx.get_help())
 
 
+# --- shell completion: candidates read from this installation, never an error ------------------
+
+
+def _completion_app(ctx: click.Context) -> App:
+    """The App for a completion request: the group's callback has not run, so build it."""
+    root = ctx.find_root()
+    return App(root.params.get("config_path"), root.params.get("home"))
+
+
+def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
+                                     list[click.shell_completion.CompletionItem]]:
+    """Return a shell_complete function offering scenarios, areas, ids, templates or files."""
+    from click.shell_completion import CompletionItem
+
+    def complete(ctx: click.Context, param: click.Parameter,
+                 incomplete: str) -> list[CompletionItem]:
+        if kind == "file":
+            return [CompletionItem(incomplete, type="file")]
+        try:
+            app = _completion_app(ctx)
+            if kind == "scenario":
+                pairs = [(s.id, s.label) for s in app.catalog.scenarios.values()]
+            elif kind == "area":
+                scenario = ctx.params.get("scenario") or app.config.defaults.scenario
+                pairs = [(a.id, a.label) for a in app.catalog.areas_for(scenario)]
+            elif kind == "request":
+                pairs = [(str(r.id), f"{r.status}: {r.subject}")
+                         for r in app.outbox.records(limit=200)]
+            else:
+                from draft_feedback.drafting import template_names
+
+                pairs = [(name, where) for name, where in template_names(app.config)]
+        except Exception:  # noqa: BLE001 - a broken config must not break the shell
+            return []
+        return [CompletionItem(value, help=help_text) for value, help_text in pairs
+                if value.startswith(incomplete)]
+
+    return complete
+
+
 # --- drafting ---------------------------------------------------------------------------------
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.option("-s", "--scenario", metavar="NAME",
+@click.option("-s", "--scenario", metavar="NAME", shell_complete=_complete("scenario"),
               help="interview, application, promotion, submission, mentor, or one from your "
                    "config (default: defaults.scenario).")
 @click.option("--to", "to", metavar='"NAME <ADDR>"', help="The person to ask.")
@@ -154,7 +194,7 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
 @click.option("--rejected", metavar="WHEN",
               help="When the rejection arrived (ISO 8601; naive = config timezone; "
                    "default now).")
-@click.option("--ask", "areas", metavar="AREA", multiple=True,
+@click.option("--ask", "areas", metavar="AREA", multiple=True, shell_complete=_complete("area"),
               help="A focus area (repeatable); see `draft-feedback areas`.")
 @click.option("--question", "questions", metavar="TEXT", multiple=True,
               help="A question of your own (repeatable; tone-checked).")
@@ -164,7 +204,7 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
               help="Ask to be kept in mind for future opportunities (default on).")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: defaults.tone).")
-@click.option("--from-eml", "from_eml", metavar="FILE",
+@click.option("--from-eml", "from_eml", metavar="FILE", shell_complete=_complete("file"),
               help="Prefill from the saved rejection email (- for standard input).")
 @click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
@@ -246,7 +286,8 @@ def _warn_automated(prepared: Any) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.option("-s", "--scenario", metavar="NAME", help="Scenario (default: defaults.scenario).")
+@click.option("-s", "--scenario", metavar="NAME", shell_complete=_complete("scenario"),
+              help="Scenario (default: defaults.scenario).")
 @pass_app
 def areas(app: App, scenario: str | None) -> None:
     """List the focus areas (id, label, question) a scenario offers.
@@ -265,7 +306,8 @@ def areas(app: App, scenario: str | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@click.argument("file", required=False, default="-", metavar="[FILE | -]",
+                shell_complete=_complete("file"))
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
 @pass_app
 def check(app: App, file: str, as_json: bool) -> None:
@@ -328,7 +370,7 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @click.option("--eml", is_flag=True, help="Print the exact message that is (or was) sent.")
 @pass_app
@@ -356,7 +398,7 @@ def show(app: App, request_id: int, as_json: bool, eml: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def edit(app: App, request_id: int) -> None:
     """Edit the subject and body in $EDITOR; the tone check runs again.
@@ -373,7 +415,7 @@ def edit(app: App, request_id: int) -> None:
 
 
 @cli.command("schedule", context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @click.option("--at", "at", metavar="WHEN",
               help="Send at WHEN (ISO 8601; not before the cooling-off ends).")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
@@ -402,7 +444,7 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def cancel(app: App, request_id: int) -> None:
     """Stop a draft or queued request; it stays in the history.
@@ -418,7 +460,7 @@ def cancel(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def retry(app: App, request_id: int) -> None:
     """Put an interrupted or failed request back in the queue.
@@ -437,8 +479,9 @@ def retry(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
-@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("file", required=False, default="-", metavar="[FILE | -]",
+                shell_complete=_complete("file"))
 @pass_app
 def reply(app: App, request_id: int, file: str) -> None:
     """Record the answer that came back (text or a saved .eml); status replied.
@@ -617,7 +660,7 @@ def templates_list(app: App) -> None:
 
 
 @templates.command("show", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+@click.argument("name", shell_complete=_complete("template"))
 @pass_app
 def templates_show(app: App, name: str) -> None:
     """Print a template (yours if you have one of that name, else the built-in).
@@ -632,7 +675,7 @@ def templates_show(app: App, name: str) -> None:
 
 
 @templates.command("copy", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+@click.argument("name", shell_complete=_complete("template"))
 @click.option("--force", is_flag=True, help="Replace your existing copy.")
 @pass_app
 def templates_copy(app: App, name: str, force: bool) -> None:
