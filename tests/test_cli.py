@@ -302,8 +302,9 @@ def test_edit_refuses_a_header_injection(run: Run, config_file: Path, tmp_path: 
 
 def test_areas_lists_ids_labels_and_questions(run: Run) -> None:
     out = run("areas", "--scenario", "submission", ok=True).stdout
-    assert "submission-opening" in out
-    assert "Whether the opening chapters hold a reader" in out
+    # The old scenario name shows the manuscript areas that replaced it.
+    assert "manuscript-opening" in out
+    assert "Where the opening lost you" in out
     assert run("areas", "--scenario", "nope").exit_code == 2
 
 

@@ -43,7 +43,8 @@ def test_example_config_is_valid_and_complete() -> None:
     for key in ("sender:", "timezone:", "cooling_off:", "send_window:", "smtp:", "defaults:",
                 "templates_dir:", "focus_areas:", "scenarios:", "tone:", "oauth2_file:",
                 "max_questions:", "signature:", "security:", "login:", "timeout:",
-                "cooling_off_hours:", "thank_you_only:", "disable:", "rules:"):
+                "cooling_off_hours:", "thank_you_only:", "disable:", "rules:", "holidays:",
+                "imap:", "mailbox:", "follow_up:", "after_days:"):
         assert key in example_config(), key
 
 

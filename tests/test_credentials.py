@@ -66,7 +66,7 @@ class FallbackKeyring(KeyringBackend):
 def test_login_names_the_keyring_it_used(run: Run, config_file: Path, memory_keyring) -> None:
     result = run("login", "--password-stdin", input="s3cret\n")
     assert result.exit_code == 0, result.output
-    assert result.stdout == ("Password for alex@example.com stored in conftest MemoryKeyring "
+    assert result.stdout == ("SMTP password for alex@example.com stored in conftest MemoryKeyring "
                              "(conftest.MemoryKeyring), service draft-feedback.\n")
     assert memory_keyring.store[("draft-feedback", "alex@example.com")] == "s3cret"
 

@@ -186,8 +186,9 @@ def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("-s", "--scenario", metavar="NAME", shell_complete=_complete("scenario"),
-              help="interview, application, promotion, submission, mentor, or one from your "
-                   "config (default: defaults.scenario).")
+              help="interview, application, promotion, manuscript, pitch, grant, "
+                   "journal-article, admissions, mentor, or one from your config (default: "
+                   "defaults.scenario).")
 @click.option("--to", "to", metavar='"NAME <ADDR>"', help="The person to ask.")
 @click.option("--org", metavar="TEXT", help="Organisation: company, publisher, label, agency.")
 @click.option("--role", metavar="TEXT", help="The position, promotion, manuscript or pitch.")
@@ -202,12 +203,18 @@ def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
               help="Something specific you appreciated about the process.")
 @click.option("--future/--no-future", default=True,
               help="Ask to be kept in mind for future opportunities (default on).")
+@click.option("--context", metavar="TEXT",
+              help="Mentor: a line on what happened or the feedback received so far.")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: defaults.tone).")
 @click.option("--from-eml", "from_eml", metavar="FILE", shell_complete=_complete("file"),
               help="Prefill from the saved rejection email (- for standard input).")
 @click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
+@click.option("--again", is_flag=True,
+              help="Confirm a request to someone who already has one (draft, queued or sent).")
+@click.option("--follow-up/--no-follow-up", "follow_up", default=None,
+              help="One gentle follow-up if no reply comes (default: follow_up.after_days).")
 @click.option("--thank-you-only", is_flag=True,
               help="A short thank-you with no questions (automated or form rejections).")
 @click.option("--guided", is_flag=True,
@@ -220,7 +227,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         questions: tuple[str, ...] = (), highlight: str | None = None, future: bool = True,
         tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
         at: str | None = None, thank_you_only: bool = False, guided: bool = False,
-        edit_first: bool = False, as_json: bool = False) -> None:
+        edit_first: bool = False, as_json: bool = False, again: bool = False,
+        follow_up: bool | None = None, context: str | None = None) -> None:
     """Draft a feedback request from the details of a rejection.
 
     The draft is saved in the outbox; --schedule or --at queue it for sending after the
@@ -231,14 +239,17 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
       draft-feedback new --to "Priya Shah <priya@example.com>" --org Acme \\
           --role "Data Analyst" --rejected 2026-11-27T16:00 \\
           --ask interview-system-design --highlight "the pairing exercise"
-      draft-feedback new -s submission --from-eml rejection.eml --schedule
+      draft-feedback new -s manuscript --from-eml rejection.eml --schedule
+      draft-feedback new -s mentor --to "Maria <maria@example.com>" --org Acme \\
+          --context "They wanted more experience with experiments"
     """
     from draft_feedback.workflow import NewOptions
 
     options = NewOptions(
         scenario=scenario, to=to, org=org, role=role, rejected=rejected, areas=areas,
         questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
-        schedule=schedule, at=at, thank_you_only=thank_you_only)
+        schedule=schedule, at=at, thank_you_only=thank_you_only, again=again,
+        follow_up=follow_up, context=context)
     if guided:
         from draft_feedback.guided import run as run_guided
 
@@ -264,11 +275,14 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
 
 def _create(app: App, options: Any, edit_first: bool) -> Record:
     """Validate, render, optionally edit, check and store one request."""
-    from draft_feedback.workflow import new_request, prepare
+    from draft_feedback.workflow import asked_before, new_request, prepare
 
     now = utcnow()
     prepared = prepare(options, app.config, app.catalog, now)
     _warn_automated(prepared)
+    note = asked_before(prepared, options, app.outbox, _interactive())
+    if note:
+        click.echo(note, err=True)
     return new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                        schedule=options.schedule, at=prepared.at, catalog=app.catalog,
                        revise=_revise if edit_first else None)
@@ -294,7 +308,7 @@ def areas(app: App, scenario: str | None) -> None:
 
     \b
     Example:
-      draft-feedback areas --scenario submission
+      draft-feedback areas --scenario manuscript
     """
     catalog = app.catalog
     chosen = catalog.scenario(scenario or app.config.defaults.scenario)
@@ -549,9 +563,14 @@ def _print_report(report: Any, app: App, quiet: bool = False) -> None:
             _say(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
                  "to send.")
         return
+    for note in report.notes:
+        click.echo(note)
     for o in report.outcomes:
         if o.status == "sent":
             _say(f"request {o.id}: sent")
+        elif o.status == "held":
+            _say(f"request {o.id}: held ({o.detail}); `draft-feedback schedule {o.id}` "
+                 "sends it anyway")
         elif o.status == "scheduled":
             _say(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
                  "again later", err=True)
@@ -807,10 +826,11 @@ def config_path_cmd(app: App) -> None:
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--imap", is_flag=True, help="The IMAP password, when it differs from SMTP's.")
 @click.option("--allow-insecure-keyring", is_flag=True,
               help="Store it even in a plain-text or file keyring backend.")
 @pass_app
-def login(app: App, user: str | None, password_stdin: bool,
+def login(app: App, user: str | None, password_stdin: bool, imap: bool = False,
           allow_insecure_keyring: bool = False) -> None:
     """Keep the SMTP password in the system keyring.
 
@@ -823,22 +843,25 @@ def login(app: App, user: str | None, password_stdin: bool,
     """
     from draft_feedback.workflow import smtp_user, store_password
 
-    name = smtp_user(app.config, user)
+    name = smtp_user(app.config, user, imap=imap)
+    kind = "IMAP" if imap else "SMTP"
     if password_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
     else:
-        secret = click.prompt(f"SMTP password for {name}", hide_input=True, default="",
+        secret = click.prompt(f"{kind} password for {name}", hide_input=True, default="",
                               show_default=False)
     if not secret:
         raise BadInput("the password is empty; nothing was stored")
-    where = store_password(name, secret, allow_insecure_keyring)
-    click.echo(f"Password for {name} stored in {where}, service draft-feedback.")
+    where = store_password(name, secret, allow_insecure_keyring, imap=imap)
+    service = "draft-feedback-imap" if imap else "draft-feedback"
+    click.echo(f"{kind} password for {name} stored in {where}, service {service}.")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
+@click.option("--imap", is_flag=True, help="Remove the IMAP password instead.")
 @pass_app
-def logout(app: App, user: str | None) -> None:
+def logout(app: App, user: str | None, imap: bool = False) -> None:
     """Remove the SMTP password from the system keyring.
 
     \b
@@ -847,9 +870,10 @@ def logout(app: App, user: str | None) -> None:
     """
     from draft_feedback.workflow import delete_password, smtp_user
 
-    name = smtp_user(app.config, user)
-    if delete_password(name):
-        click.echo(f"Password for {name} removed from the system keyring.")
+    name = smtp_user(app.config, user, imap=imap)
+    if delete_password(name, imap=imap):
+        click.echo(f"{'IMAP' if imap else 'SMTP'} password for {name} removed from the system "
+                   "keyring.")
     else:
         click.echo(f"No password for {name} was stored.")
 
@@ -941,3 +965,148 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     return 0
 
 
+
+
+# --- after the request: sync, thank, reflect, review -------------------------------------------
+
+
+@cli.command("sync", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@pass_app
+def sync_cmd(app: App, as_json: bool) -> None:
+    """Read the mailbox (read-only): record replies, hold requests whose recipient wrote first.
+
+    Nothing in the mailbox is marked read, moved or deleted.
+
+    \b
+    Example:
+      draft-feedback sync
+    """
+    from draft_feedback.workflow import sync_mailbox
+
+    report = sync_mailbox(app.outbox, app.config, utcnow())
+    if as_json:
+        _print_json(report.to_json())
+        return
+    for event in report.events:
+        click.echo(f"request {event.request_id}: {event.action} ({event.detail})")
+    replied = sum(1 for e in report.events if e.action == "replied")
+    held = sum(1 for e in report.events if e.action == "held")
+    click.echo(f"{report.messages:,} message(s) read in {report.seconds:.2f} s: {replied} "
+               f"repl{'y' if replied == 1 else 'ies'} recorded, {held} held.")
+    for event in report.events:
+        if event.action == "replied":
+            click.echo(f"Next: `draft-feedback show {event.request_id}` to read it, "
+                       f"`draft-feedback thank {event.request_id}` to say thank you.")
+            break
+    for event in report.events:
+        if event.action == "held":
+            click.echo(f"Held requests wait for you: `draft-feedback schedule "
+                       f"{event.request_id}` sends one anyway, `draft-feedback cancel "
+                       f"{event.request_id}` ends it.")
+            break
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@click.option("--schedule", is_flag=True, help="Queue at the next opening of the send window.")
+@click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (ISO 8601).")
+@click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
+              help="Register of the wording (default: the request's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_app
+def thank(app: App, request_id: int, schedule: bool, at: str | None, tone: str | None,
+          as_json: bool) -> None:
+    """Draft a short thank-you to the reply of request ID, threaded under their answer.
+
+    No cooling-off: they gave their time, so it may go within the day.
+
+    \b
+    Example:
+      draft-feedback thank 7 --schedule
+    """
+    from draft_feedback.workflow import parse_at, thank_reply
+
+    when = parse_at(at, app.config, utcnow())
+    record = thank_reply(request_id, app.outbox, app.config, utcnow(), schedule=schedule,
+                         at=when, tone=tone)
+    if as_json:
+        _print_json(record.to_json())
+        return
+    click.echo(_render_record(record, app))
+    click.echo(_next_step(record))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@pass_app
+def reflect(app: App, request_id: int) -> None:
+    """Note, privately, what in a reply resonates, what does not, and one next step.
+
+    Stored with the request and never sent.
+
+    \b
+    Example:
+      draft-feedback reflect 7
+    """
+    from draft_feedback.workflow import REFLECT_QUESTIONS, reflect_on_reply
+
+    record = app.outbox.get(request_id)
+    if record.status != "replied":
+        reflect_on_reply(request_id, {}, app.outbox, utcnow())  # raises the clear error
+    if record.reply:
+        click.echo(record.reply.rstrip("\n"))
+        click.echo("")
+    answers = {}
+    for key, question in REFLECT_QUESTIONS:
+        answers[key] = click.prompt(question, default="", show_default=False)
+    record = reflect_on_reply(request_id, answers, app.outbox, utcnow())
+    click.echo(f"Kept with request {record.id}, for you only; `draft-feedback review` gathers "
+               "your next steps.")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@pass_app
+def review(app: App, as_json: bool) -> None:
+    """The journey so far: requests, replies, what you asked, what came back, next steps.
+
+    \b
+    Example:
+      draft-feedback review
+    """
+    from draft_feedback.workflow import review_journey
+
+    summary = review_journey(app.outbox, app.catalog, app.config, utcnow())
+    if as_json:
+        _print_json(summary.to_json())
+        return
+    click.echo(_review_page(summary))
+
+
+def _review_page(summary: Any) -> str:
+    lines = ["Your feedback journey", "=====================", ""]
+    if not summary.by_status:
+        return "\n".join(lines + ["No requests yet. `draft-feedback new --help` shows how to "
+                                  "start."])
+    counts = ", ".join(f"{n} {s}" for s, n in summary.by_status.items())
+    lines.append(f"Requests:   {sum(summary.by_status.values())} ({counts})")
+    if summary.sent:
+        rate = f"{summary.reply_rate:.0%}" if summary.reply_rate is not None else "-"
+        lines.append(f"Replies:    {summary.replied} of {summary.sent} sent ({rate})")
+    if summary.median_reply_days is not None:
+        lines.append(f"Median time to a reply: {summary.median_reply_days:g} days")
+    if summary.areas:
+        lines += ["", "What you asked about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.areas]
+    if summary.themes:
+        lines += ["", "What the replies talk about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.themes]
+    if summary.next_steps:
+        lines += ["", "Your next steps:"]
+        lines += [f"  [{i}] {step}" for i, step in summary.next_steps]
+    if summary.waiting:
+        lines += ["", "Still waiting:"]
+        lines += [f"  {i:>3} {status:<11} {detail}" for i, status, detail in summary.waiting]
+    lines += ["", "Some feedback will resonate and some won't; both are fine. Keep what helps."]
+    return "\n".join(lines)

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from draft_feedback.config import PASSWORD_ENV
+from draft_feedback.config import IMAP_PASSWORD_ENV, PASSWORD_ENV
 from draft_feedback.errors import Failure
 
 SERVICE = "draft-feedback"
 YAGMAIL_SERVICE = "yagmail"
+IMAP_SERVICE = "draft-feedback-imap"  # only when the IMAP password differs from the SMTP one
 
 
 def _no_backend(user: str, detail: str) -> Failure:
@@ -40,7 +41,31 @@ def get_password(user: str) -> str:
     )
 
 
-def store_password(user: str, password: str, allow_insecure: bool = False) -> str:
+def get_imap_password(user: str, same_as_smtp: bool) -> str:
+    """Return the IMAP password: its variable or keyring entry, else the SMTP password's."""
+    from_env = os.environ.get(IMAP_PASSWORD_ENV)
+    if from_env:
+        return from_env
+    import keyring
+
+    with _keyring_errors(user):
+        password = keyring.get_password(IMAP_SERVICE, user)
+    if password:
+        return password
+    if same_as_smtp:
+        try:
+            return get_password(user)
+        except Failure:
+            pass
+    raise Failure(
+        f"no IMAP password stored for {user}; run `draft-feedback login --imap` to keep it in "
+        f"the system keyring, or set {IMAP_PASSWORD_ENV}"
+        + (f" (or {PASSWORD_ENV} when it is the same as the SMTP one)" if same_as_smtp else "")
+    )
+
+
+def store_password(user: str, password: str, allow_insecure: bool = False,
+                   service: str = SERVICE) -> str:
     """Keep the password in the keyring, then read it back; return where it went.
 
     A backend that writes the password where anyone reading the user's files can see it is
@@ -59,8 +84,8 @@ def store_password(user: str, password: str, allow_insecure: bool = False) -> st
                 f"Credential Locker), or set {PASSWORD_ENV} in the environment of the command "
                 "instead, or add --allow-insecure-keyring to store it there anyway"
             )
-        keyring.set_password(SERVICE, user, password)
-        stored = keyring.get_password(SERVICE, user)
+        keyring.set_password(service, user, password)
+        stored = keyring.get_password(service, user)
     if stored != password:
         raise _no_backend(user, "the keyring did not keep the password")
     return where + (f", which {reason}" if reason else "")
@@ -102,14 +127,14 @@ def insecure_reason(backend: Any) -> str | None:
     return None
 
 
-def delete_password(user: str) -> bool:
+def delete_password(user: str, service: str = SERVICE) -> bool:
     """Remove our keyring entry; False if there was none."""
     import keyring
     from keyring.errors import PasswordDeleteError
 
     with _keyring_errors(user):
         try:
-            keyring.delete_password(SERVICE, user)
+            keyring.delete_password(service, user)
         except PasswordDeleteError:
             return False
     return True

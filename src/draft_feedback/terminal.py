@@ -12,6 +12,8 @@ HINTS = {
     "interrupted": "check your Sent folder; `draft-feedback retry {id}` if it did not go",
     "failed": "fix the cause shown by `show {id}`, then `draft-feedback retry {id}`",
     "draft": "`draft-feedback schedule {id}`",
+    "held": ("the recipient wrote first; read it, then `draft-feedback schedule {id}` to send "
+             "anyway or `draft-feedback cancel {id}`"),
 }
 
 
@@ -71,6 +73,10 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
         lines.append(f"Sent:          {when(record.sent_at, tz)}")
     if record.last_error:
         lines.append(f"Last error:    {record.last_error} (attempts: {record.attempts})")
+    if record.held_reason:
+        lines.append(f"Held:          {record.held_reason}")
+    if record.parent_id is not None:
+        lines.append(f"A {record.kind} to request {record.parent_id}")
     if full:
         if record.reflection:
             lines += ["", "Your reflection (private, never sent):"]
@@ -78,6 +84,9 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
                 lines.append(f"  {key}: {answer}")
         if record.reply:
             lines += ["", f"Reply (recorded {when(record.replied_at, tz)}):", record.reply]
+        if record.takeaways:
+            lines += ["", "Your takeaways (private, never sent):"]
+            lines += [f"  {k}: {v}" for k, v in record.takeaways.items()]
     return "\n".join(lines)
 
 
@@ -116,8 +125,9 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
                      for i, cell in enumerate(row))
            for row in rows]
     attention = [*(older or []), *((r.id, r.status) for r in records
-                                    if r.status in ("interrupted", "failed"))]
+                                    if r.status in ("interrupted", "failed", "held"))]
     hints = [f"  {i}: {HINTS[s].format(id=i)}" for i, s in attention]
+    hints += [f"  {r.id}: {r.problem}" for r in records if r.problem]
     if hints:
         out += ["", "To do:"] + hints
     return "\n".join(line.rstrip() for line in out)
