@@ -149,9 +149,9 @@ def test_every_prefilled_value_gives_way_to_its_option(run: Run, config_file: Pa
     assert record["rejected_at"] == "2026-11-27T09:30:00+01:00"
     assert record["earliest_send_at"] == "2026-11-29T09:30:00+01:00"
     assert "Acme Analytics" in record["body"] or "Senior Analyst" in record["body"]
-    # What has no option of its own still comes from the email: the thread.
-    assert record["subject"] == "Re: Data Analyst role - final interview"
-    assert record["in_reply_to"] == PREFILLED["person_plain.eml"]["in_reply_to"]
+    # Sam did not get the rejection email, so the request does not reply to it.
+    assert record["subject"] == "Thank you for the Senior Analyst interviews at Acme Analytics"
+    assert record["in_reply_to"] is None
 
 
 def test_from_eml_with_scenario_and_schedule(run: Run, config_file: Path) -> None:
@@ -194,15 +194,16 @@ def test_automated_sender_with_a_real_person_is_drafted_with_a_note(run: Run,
                                                                    config_file: Path) -> None:
     result = run("new", "--from-eml", str(ATS), "--to", PRIYA, "--json")
     assert result.exit_code == 0, result.output
-    assert f"Note: {ATS_REASON}" in result.stderr
-    assert "--to" in result.stderr and "--thank-you-only" in result.stderr
+    # A real person was given: no "nobody to ask" note, and no reply to a thread they never saw.
+    assert ATS_REASON not in result.stderr
+    assert "did not send the rejection email, so the request starts a new thread" in (
+        result.stderr)
     record = json.loads(result.stdout)  # the note stays off stdout, so JSON still parses
     assert record["to"] == PRIYA
     assert (record["org"], record["role"]) == ("Acme", "Data Analyst")
     assert record["rejected_at"] == "2026-11-24T15:32:07+01:00"
-    assert record["subject"] == ("Re: Important information about your application to Data "
-                                 "Analyst at Acme")
-    assert record["in_reply_to"] == "<8Yk3Qe2tRwO5n1Lz7Pj0Vg@geopod-ismtpd-3>"
+    assert record["subject"] == "Thank you for the Data Analyst interviews at Acme"
+    assert record["in_reply_to"] is None
 
 
 def test_automated_sender_thank_you_only(run: Run, config_file: Path) -> None:

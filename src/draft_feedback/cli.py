@@ -151,11 +151,51 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
             click.echo(ctx.get_help())
 
 
+# --- shell completion: candidates read from this installation, never an error ------------------
+
+
+def _completion_app(ctx: click.Context) -> App:
+    """The App for a completion request: the group's callback has not run, so build it."""
+    root = ctx.find_root()
+    return App(root.params.get("config_path"), root.params.get("home"))
+
+
+def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
+                                     list[click.shell_completion.CompletionItem]]:
+    """Return a shell_complete function offering scenarios, areas, ids, templates or files."""
+    from click.shell_completion import CompletionItem
+
+    def complete(ctx: click.Context, param: click.Parameter,
+                 incomplete: str) -> list[CompletionItem]:
+        if kind == "file":
+            return [CompletionItem(incomplete, type="file")]
+        try:
+            app = _completion_app(ctx)
+            if kind == "scenario":
+                pairs = [(s.id, s.label) for s in app.catalog.scenarios.values()]
+            elif kind == "area":
+                scenario = ctx.params.get("scenario") or app.config.defaults.scenario
+                pairs = [(a.id, a.label) for a in app.catalog.areas_for(scenario)]
+            elif kind == "request":
+                pairs = [(str(r.id), f"{r.status}: {r.subject}")
+                         for r in app.outbox.records(limit=200)]
+            else:
+                from draft_feedback.drafting import template_names
+
+                pairs = [(name, where) for name, where in template_names(app.config)]
+        except Exception:  # noqa: BLE001 - a broken config must not break the shell
+            return []
+        return [CompletionItem(value, help=help_text) for value, help_text in pairs
+                if value.startswith(incomplete)]
+
+    return complete
+
+
 # --- drafting ---------------------------------------------------------------------------------
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.option("-s", "--scenario", metavar="NAME",
+@click.option("-s", "--scenario", metavar="NAME", shell_complete=_complete("scenario"),
               help="interview, application, promotion, manuscript, pitch, grant, "
                    "journal-article, admissions, mentor, or one from your config (default: "
                    "defaults.scenario).")
@@ -165,7 +205,7 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
 @click.option("--rejected", metavar="WHEN",
               help="When the rejection arrived (ISO 8601; naive = config timezone; "
                    "default now).")
-@click.option("--ask", "areas", metavar="AREA", multiple=True,
+@click.option("--ask", "areas", metavar="AREA", multiple=True, shell_complete=_complete("area"),
               help="A focus area (repeatable); see `draft-feedback areas`.")
 @click.option("--question", "questions", metavar="TEXT", multiple=True,
               help="A question of your own (repeatable; tone-checked).")
@@ -177,7 +217,7 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
               help="Mentor: a line on what happened or the feedback received so far.")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: defaults.tone).")
-@click.option("--from-eml", "from_eml", metavar="FILE",
+@click.option("--from-eml", "from_eml", metavar="FILE", shell_complete=_complete("file"),
               help="Prefill from the saved rejection email (- for standard input).")
 @click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
@@ -229,7 +269,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
     if as_json:
         _print_json(record.to_json())
     elif guided:  # the flow has shown the preview already
-        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}."
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)} "
+                   f"({terminal.why(record, app.config.send_window, app.config.timezone)})."
                    if record.status == "scheduled" else
                    f"Request {record.id} is saved as a draft.")
         click.echo(_next_step(record))
@@ -273,14 +314,13 @@ def _warn_automated(prepared: Any) -> None:
                    "check that is whom you mean to ask, or give --to.", err=True)
     for warning in lookalike_warnings(to):
         click.echo(f"Warning: {terminal.printable(warning)}.", err=True)
-    if rejection is not None and rejection.automated:
-        click.echo(f"Note: {rejection.automated_reason}. There may be no person to read a "
-                   "request: give --to a real person's address, or use --thank-you-only.",
-                   err=True)
+    for note in prepared.notes:
+        click.echo(f"Note: {terminal.printable(note)}", err=True)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.option("-s", "--scenario", metavar="NAME", help="Scenario (default: defaults.scenario).")
+@click.option("-s", "--scenario", metavar="NAME", shell_complete=_complete("scenario"),
+              help="Scenario (default: defaults.scenario).")
 @pass_app
 def areas(app: App, scenario: str | None) -> None:
     """List the focus areas (id, label, question) a scenario offers.
@@ -299,7 +339,8 @@ def areas(app: App, scenario: str | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@click.argument("file", required=False, default="-", metavar="[FILE | -]",
+                shell_complete=_complete("file"))
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
 @pass_app
 def check(app: App, file: str, as_json: bool) -> None:
@@ -362,7 +403,7 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @click.option("--eml", is_flag=True, help="Print the exact message that is (or was) sent.")
 @pass_app
@@ -390,7 +431,7 @@ def show(app: App, request_id: int, as_json: bool, eml: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def edit(app: App, request_id: int) -> None:
     """Edit the subject and body in $EDITOR; the tone check runs again.
@@ -407,7 +448,7 @@ def edit(app: App, request_id: int) -> None:
 
 
 @cli.command("schedule", context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @click.option("--at", "at", metavar="WHEN",
               help="Send at WHEN (ISO 8601; not before the cooling-off ends).")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
@@ -430,12 +471,13 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
     if as_json:
         _print_json(record.to_json())
     else:
-        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}.")
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)} "
+                   f"({terminal.why(record, app.config.send_window, app.config.timezone)}).")
         click.echo(_next_step(record))
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def cancel(app: App, request_id: int) -> None:
     """Stop a draft or queued request; it stays in the history.
@@ -451,7 +493,7 @@ def cancel(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def retry(app: App, request_id: int) -> None:
     """Put an interrupted or failed request back in the queue.
@@ -470,8 +512,9 @@ def retry(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
-@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("file", required=False, default="-", metavar="[FILE | -]",
+                shell_complete=_complete("file"))
 @pass_app
 def reply(app: App, request_id: int, file: str) -> None:
     """Record the answer that came back (text or a saved .eml); status replied.
@@ -495,54 +538,114 @@ def reply(app: App, request_id: int, file: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Send at most N requests in this run.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only what was sent or went wrong (for cron).")
 @pass_app
-def send_due_cmd(app: App, dry_run: bool, limit: int | None) -> None:
+def send_due_cmd(app: App, dry_run: bool, limit: int | None, quiet: bool = False) -> None:
     """Send every queued request whose time has come. Safe from cron, safe to run twice.
 
+    Off a terminal every line starts with the time, so a log says when each thing happened.
+    `draft-feedback schedule-setup cron` prints the crontab line for this installation.
+
     \b
-    Example (crontab, every 10 minutes):
-      */10 * * * * draft-feedback send-due
+    Example (crontab, every 10 minutes; use the full path schedule-setup prints):
+      */10 * * * * /home/you/.venv/bin/draft-feedback send-due --quiet
     """
-    from draft_feedback.workflow import send_due
+    from draft_feedback.workflow import next_due, send_due
 
     report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
-    _print_report(report, app)
+    _print_report(report, app, quiet)
+    if not quiet and not any(o.status == "sent" for o in report.outcomes):
+        upcoming = next_due(app.outbox)
+        _say("Nothing is queued." if upcoming is None else
+             f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
 
-def _print_report(report: Any, app: App) -> None:
+def _say(message: str, err: bool = False) -> None:
+    """Print a line; off a terminal (cron, a log file) it starts with the time."""
+    stream = sys.stderr if err else sys.stdout
+    if not stream.isatty():
+        message = f"{utcnow().astimezone().isoformat(timespec='seconds')} {message}"
+    click.echo(message, err=err)
+
+
+def _print_report(report: Any, app: App, quiet: bool = False) -> None:
     for request_id in report.interrupted_before:
-        click.echo(f"request {request_id}: interrupted (a run stopped mid-send); check your "
-                   f"Sent folder, then `draft-feedback retry {request_id}` if it did not go")
+        _say(f"request {request_id}: interrupted (a run stopped mid-send); check your "
+             f"Sent folder, then `draft-feedback retry {request_id}` if it did not go")
     if report.dry_run:
         for o in report.outcomes:
-            click.echo(f"request {o.id}: would be sent to {o.detail}")
-        click.echo(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
-                   "to send.")
+            _say(f"request {o.id}: would be sent to {o.detail}")
+        if not quiet:
+            _say(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
+                 "to send.")
         return
     for note in report.notes:
         click.echo(note)
     for o in report.outcomes:
         detail = terminal.printable(o.detail)  # a server's reply may carry escape sequences
         if o.status == "sent":
-            click.echo(f"request {o.id}: sent")
+            _say(f"request {o.id}: sent")
         elif o.status == "held":
-            click.echo(f"request {o.id}: held ({o.detail}); `draft-feedback schedule {o.id}` "
-                       "sends it anyway")
+            _say(f"request {o.id}: held ({detail}); `draft-feedback schedule {o.id}` "
+                 "sends it anyway")
         elif o.status == "scheduled":
-            click.echo(f"request {o.id}: not sent ({detail}); it stays queued and is tried "
-                       "again later", err=True)
+            _say(f"request {o.id}: not sent ({detail}); it stays queued and is tried "
+                 "again later", err=True)
         elif o.status == "failed":
-            click.echo(f"request {o.id}: failed ({detail}); fix the cause, then "
-                       f"`draft-feedback retry {o.id}`", err=True)
+            _say(f"request {o.id}: failed ({detail}); fix the cause, then "
+                 f"`draft-feedback retry {o.id}`", err=True)
         elif o.status == "interrupted":
-            click.echo(f"request {o.id}: interrupted ({detail}); check your Sent folder, "
-                       f"then `draft-feedback retry {o.id}` if it did not go", err=True)
+            _say(f"request {o.id}: interrupted ({detail}); check your Sent folder, "
+                 f"then `draft-feedback retry {o.id}` if it did not go", err=True)
+    if quiet:
+        return
     sent = sum(1 for o in report.outcomes if o.status == "sent")
     waiting = (f"; {report.waiting_for_window} due but waiting for the send window"
                if report.waiting_for_window else "")
-    click.echo(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+    _say(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+
+
+@cli.command("schedule-setup", context_settings=CONTEXT_SETTINGS)
+@click.argument("kind", type=click.Choice(["cron", "systemd", "launchd"]))
+@click.option("--install", is_flag=True, help="Install the entry instead of printing it.")
+@pass_app
+def schedule_setup(app: App, kind: str, install: bool) -> None:
+    """Print (or install) the entry that runs send-due every 10 minutes.
+
+    cron for a crontab, systemd for a user timer (Linux), launchd for macOS. The entry uses
+    the full path of this installation and this run's --config/--home settings.
+
+    \b
+    Example:
+      draft-feedback schedule-setup cron
+      draft-feedback schedule-setup systemd --install
+    """
+    from draft_feedback.config import home_dir
+    from draft_feedback.schedulers import entry
+    from draft_feedback.schedulers import install as install_entry
+
+    data = home_dir(app.home_option)
+    item = entry(kind, data)
+    if install:
+        for line in install_entry(item, data):
+            click.echo(line[0].upper() + line[1:] + ".")
+    else:
+        if item.cron_line is not None:
+            click.echo("# Add this line with `crontab -e`:")
+            click.echo(item.cron_line)
+        for path, text in item.files.items():
+            click.echo(f"# {path}")
+            click.echo(text)
+        if kind == "systemd":
+            click.echo("# then: systemctl --user daemon-reload && systemctl --user enable --now "
+                       "draft-feedback.timer")
+        if kind == "launchd":
+            click.echo(f"# then: launchctl load -w {next(iter(item.files))}")
+    for note in item.notes:
+        click.echo(f"Note: {note}", err=not install)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -596,7 +699,7 @@ def templates_list(app: App) -> None:
 
 
 @templates.command("show", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+@click.argument("name", shell_complete=_complete("template"))
 @pass_app
 def templates_show(app: App, name: str) -> None:
     """Print a template (yours if you have one of that name, else the built-in).
@@ -611,7 +714,7 @@ def templates_show(app: App, name: str) -> None:
 
 
 @templates.command("copy", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+@click.argument("name", shell_complete=_complete("template"))
 @click.option("--force", is_flag=True, help="Replace your existing copy.")
 @pass_app
 def templates_copy(app: App, name: str, force: bool) -> None:

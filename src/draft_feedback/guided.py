@@ -119,6 +119,9 @@ def run(app: App, options: NewOptions) -> Record:
                      reflection=tuple(answers))
     now = app.now()
     prepared = prepare(chosen, app.config, catalog, now)
+    for note in prepared.notes:
+        if not note.endswith("--thank-you-only."):  # the flow has said that already
+            click.echo(f"Note: {note}")
     record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                          catalog=catalog)
     try:

@@ -115,6 +115,13 @@ _ROLE_PATTERNS = (
     rf"\s*[:,]?\s*[{_QUOTES}](?P<role>[^{_QUOTES}]+)[{_QUOTES}]",
     r"\byour (?:submission|manuscript|pitch|proposal)\s*:\s*(?P<role>.+)$",
     rf"^(?:.*\b(?:for|in|about|regarding|on)\s+)?{_ARTICLE}(?P<role>.+?)\s+{_ROLE_NOUN}\b",
+    # "Interview update: Staff Engineer"
+    r"^(?:interview|application|candidacy)\s+(?:update|outcome|decision|feedback)\s*:\s*"
+    r"(?P<role>.+)$",
+    # "Backend Engineer (Payments) – final round": a title, a dash, then the stage
+    r"^(?P<role>[^:]+?)\s+[-–—|]\s+(?:the\s+)?(?:(?:final|first|second|third|last|"
+    r"technical|onsite|on-site|panel|phone|video|hiring)\s+)?(?:round|interviews?|onsite|"
+    r"on-site|screen|stage|loop)\b",
 )
 _ROLE_ID_SUFFIX = (
     r"\s*(?:[(\[](?:[^)\]]*(?:\d|#|\bid\b|\breq\b))[^)\]]*[)\]]|#\s*\S+|\b(?:req|jr|r)-?\d+)\s*$"

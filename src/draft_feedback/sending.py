@@ -318,7 +318,13 @@ def _close(client: Any, seconds: float) -> None:
         with time_limit(seconds, "saying goodbye"):
             client.close()
     except Exception:  # noqa: BLE001 - the run is over; a rude or slow QUIT changes nothing
-        pass
+        # The deadline can land between smtplib's steps, before it closed its socket.
+        connection = getattr(client, "smtp", None)
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001, S110
+                pass
 
 
 def build_eml(record: Record, config: Config, date: datetime) -> bytes:

@@ -25,6 +25,21 @@ def when(t: datetime | None, tz: tzinfo) -> str:
     return t.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
+def why(record: Record, window: Any, tz: tzinfo) -> str:
+    """Say why a request goes when it does: the cooling-off, then the send window, if any."""
+    earliest, send_at = record.earliest_send_at, record.send_at
+    if send_at is None:
+        return ""
+    parts = [f"cooling-off until {when(earliest, tz)}"]
+    if not record.window_applies:
+        parts.append("the time you chose")
+    elif window is None:
+        parts.append("no send window")
+    else:
+        parts.append(f"send window {window.describe()} → {when(send_at, tz)}")
+    return "; ".join(parts)
+
+
 def has_errors(record: Record) -> bool:
     """True if the tone check found wording that blocks scheduling."""
     return any(f.get("severity") == "error" for f in record.findings)

@@ -204,7 +204,7 @@ def check_requested(at: dt.datetime, earliest: dt.datetime) -> dt.datetime:
     shown = _ceil_second(earliest).astimezone(at.tzinfo)
     raise BadInput(
         f"--at: {at.isoformat()} is before the cooling-off ends; the earliest allowed time is "
-        f"{shown.isoformat()}. Choose --at on or after it, or use --schedule to send at the "
+        f"{shown.isoformat()}. Choose --at on or after it, or leave --at out to send at the "
         "earliest allowed time."
     )
 

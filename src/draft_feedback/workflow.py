@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -233,6 +234,13 @@ def clean_edit(subject: str, body: str) -> tuple[str, str]:
     return subject, body
 
 
+def next_due(outbox: Outbox) -> tuple[Record, datetime] | None:
+    """Return the queued request that goes next, and when (its send time or its next try)."""
+    queued = [(r, max(t for t in (r.send_at, r.next_try_at, r.earliest_send_at) if t))
+              for r in outbox.records(status="scheduled")]
+    return min(queued, key=lambda pair: pair[1]) if queued else None
+
+
 def retry_request(request_id: int, outbox: Outbox, now: datetime) -> Record:
     """Queue an interrupted or failed request again, now or when its cooling-off ends."""
     record = outbox.get(request_id)
@@ -271,6 +279,7 @@ class Prepared:
     origin: Origin
     at: datetime | None
     rejection: Rejection | None
+    notes: tuple[str, ...] = ()  # what the user should know before it is stored
 
 
 if TYPE_CHECKING:
@@ -327,8 +336,15 @@ def parse_at(text: str | None, config: Config, now: datetime) -> datetime | None
 
     if text is None:
         return None
-    opening = config.send_window.start if config.send_window is not None else time(9)
-    return parse_when(text, config.timezone, option="--at", now=now, date_time=opening)
+    window = config.send_window
+    opening = window.start if window is not None else time(9)
+    # A date alone means the window's opening that day, on the window's clock, not the user's.
+    zone = window.tz if window is not None and _DATE_ONLY.fullmatch(text.strip()) else (
+        config.timezone)
+    return parse_when(text, zone, option="--at", now=now, date_time=opening)
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
@@ -348,6 +364,10 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         to = parse_address(options.to, "--to")
     elif rejection is not None and rejection.to is not None:
         to = rejection.to
+    elif rejection is not None and rejection.automated and options.thank_you_only:
+        raise BadInput(f"--to: {rejection.automated_reason}, so even a thank-you would reach "
+                       'nobody; give --to "Name <name@example.com>" for a real person (a '
+                       "recruiter or the hiring manager) to thank")
     elif rejection is not None and rejection.automated:
         raise BadInput(f"--to: {rejection.automated_reason}, so there may be no person to ask; "
                        'give --to "Name <name@example.com>" for a real person (a recruiter or '
@@ -387,6 +407,17 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         rejected_at = now.astimezone(config.timezone)
     tone = options.tone or config.defaults.tone
     thank_you_only = options.thank_you_only
+    notes: list[str] = []
+    # Only the sender of the rejection email has it: anyone else gets a thread of their own.
+    fresh_thread = rejection is not None and (
+        rejection.to is None or rejection.to.email.lower() != to.email.lower())
+    if rejection is not None and fresh_thread:
+        notes.append(f"{to.email} did not send the rejection email, so the request starts a "
+                     "new thread with its own subject rather than replying to "
+                     f"\"{rejection.subject or 'the rejection'}\".")
+    elif rejection is not None and rejection.automated:
+        notes.append(f"{rejection.automated_reason}. There may be no person to read a "
+                     "request: give --to a real person's address, or use --thank-you-only.")
     if thank_you_only and (options.areas or options.questions):
         raise BadInput("--thank-you-only asks no questions; leave out --ask and --question")
     if catalog.scenario(scenario).thank_you_only and (options.areas or options.questions):
@@ -404,17 +435,18 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         future=options.future,
         tone=tone,
         thank_you_only=thank_you_only,
-        subject=rejection.reply_subject if rejection is not None else None,
+        subject=rejection.reply_subject if rejection is not None and not fresh_thread else None,
         context=context,
     )
+    threaded = rejection is not None and not fresh_thread
     origin = Origin(
         rejected_at=rejected_at,
-        in_reply_to=rejection.message_id if rejection else None,
-        references=rejection.references if rejection else None,
+        in_reply_to=rejection.message_id if rejection and threaded else None,
+        references=rejection.references if rejection and threaded else None,
         reflection={k: v for k, v in options.reflection if v.strip()},
         follow_up=options.follow_up,
     )
-    return Prepared(draft, origin, parse_at(options.at, config, now), rejection)
+    return Prepared(draft, origin, parse_at(options.at, config, now), rejection, tuple(notes))
 
 
 def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
