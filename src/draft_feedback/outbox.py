@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import socket
 import sqlite3
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -264,6 +266,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+class _Connection(sqlite3.Connection):
+    """An outbox connection; unlike sqlite3.Connection it can be held by a weak reference."""
+
+
+_OPEN: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close the connections still open when the program ends, which it may do without teardown.
+
+    A dropped connection is freed only by the cycle collector, which a quick exit never runs;
+    closing folds the write-ahead log back into the database file, so that the file alone is
+    the outbox for anyone who copies it.
+    """
+    for conn in list(_OPEN):
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass  # opened by another thread; its own end closes it
+
+
 class Outbox:
     """The request store in the data folder."""
 
@@ -281,7 +305,8 @@ class Outbox:
         self._prepare_files()
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None)
+                                   isolation_level=None, factory=_Connection)
+            _OPEN.add(conn)
             self._conn = conn
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
