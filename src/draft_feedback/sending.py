@@ -249,8 +249,13 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                 report.stopped = outcome.detail
                 break
     finally:
-        _close(client, config.smtp.timeout)
-        outbox.flush()
+        try:
+            outbox.flush()  # the last send is recorded before the server hears QUIT
+        finally:
+            _close(client, config.smtp.timeout)
+    for outcome in report.outcomes:
+        if outcome.status == "sent" and outcome.id in outbox.lost_sent:
+            outcome.detail = "sent, but the claim had expired meanwhile"
     return report
 
 
@@ -262,7 +267,7 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
 
     now = clock()
     eml = build_eml(record, config, now)
-    claim = outbox.claim(record.id, now, lease_for(config), eml)
+    claim = outbox.claim(record.id, now, lease_for(config), eml, record=record)
     if claim is None:
         return None  # another run took it first
     assert config.sender is not None
