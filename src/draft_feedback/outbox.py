@@ -5,9 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import socket
 import sqlite3
-import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -255,6 +253,15 @@ def _row_to_record(row: sqlite3.Row) -> Record:
         reply=row["reply"],
         replied_at=from_utc_text(row["replied_at"]),
     )
+
+
+def _hostname() -> str:
+    """Return this machine's name as socket.gethostname() does, without importing socket."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -583,7 +590,7 @@ class Outbox:
 
     def expire_claims(self, now: datetime) -> list[int]:
         """Mark `sending` requests whose process is gone or whose lease ran out `interrupted`."""
-        host = socket.gethostname()
+        host = _hostname()
         rows = self._query("SELECT id, claim_pid, claim_host, claim_until FROM requests "
                            "WHERE status = 'sending'")
         stale = []
@@ -614,7 +621,7 @@ class Outbox:
         Given the `record` read by due(), the claim is built from it rather than read back.
         The same durable commit writes the previous message's mark_sent, if any.
         """
-        token = uuid.uuid4().hex
+        token = os.urandom(16).hex()  # what uuid4().hex holds, without importing uuid
         stamp = utc_text(now)
         with self.transaction() as conn:
             cursor = conn.execute(
@@ -622,7 +629,7 @@ class Outbox:
                 "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
                 "WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
                 "AND earliest_send_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?)",
-                (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
+                (token, os.getpid(), _hostname(), utc_text(now + lease), eml,
                  request_id, stamp, stamp, stamp))
             if cursor.rowcount != 1:
                 return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -106,7 +105,7 @@ def _describe(exc: BaseException) -> str:
         if "timed out" in str(exc):
             return "the mail server did not answer in time (smtp.timeout)"
         return "the mail server closed the connection"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
         return "the mail server did not answer in time (smtp.timeout)"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
