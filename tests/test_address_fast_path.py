@@ -9,11 +9,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from draft_feedback.message import (
+from draft_feedback.addresses import (
     _SPECIAL_USE,
-    _check_addr,
     _plain_addr,
     _validator_check,
+    check_addr,
     parse_address,
 )
 
@@ -49,7 +49,7 @@ def test_fast_path_agrees_with_email_validator(addr: str) -> None:
                                   "O'Brien@example.ie", "x_y@EXAMPLE.NET"])
 def test_ordinary_addresses_take_the_fast_path(addr: str) -> None:
     assert _plain_addr(addr) is not None
-    assert _check_addr(addr) == _validator_check(addr)
+    assert check_addr(addr) == _validator_check(addr)
 
 
 @pytest.mark.parametrize("addr", ["a@x.test", "a@xn--bcher-kva.example", "a..b@example.com",

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from draft_feedback import tone
+from draft_feedback.addresses import Address
 from draft_feedback.catalog import Catalog, load_catalog
 from draft_feedback.config import Config, parse_config
 from draft_feedback.drafting import DraftInput, render
 from draft_feedback.errors import BadInput
-from draft_feedback.message import Address
 from draft_feedback.resources import builtin_dir, load_yaml
 
 PRIYA = Address(name="Priya Shah", email="priya@example.com")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from draft_feedback import drafting, tone
+from draft_feedback.addresses import Address
 from draft_feedback.catalog import Catalog, load_catalog
 from draft_feedback.config import Config, parse_config, user_config_dir
 from draft_feedback.drafting import (
@@ -23,7 +24,6 @@ from draft_feedback.drafting import (
     template_path,
 )
 from draft_feedback.errors import BadInput
-from draft_feedback.message import Address
 from draft_feedback.resources import builtin_dir
 
 PRIYA = Address(name="Priya Shah", email="priya@example.com")

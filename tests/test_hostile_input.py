@@ -32,7 +32,7 @@ from click.testing import Result
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from draft_feedback.message import envelope, parse_address
+from draft_feedback.addresses import envelope, parse_address
 
 from conftest import PRIYA, SMTPServer, write_config
 

@@ -7,14 +7,22 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from draft_feedback.errors import BadInput, Failure
-from draft_feedback.outbox import MIGRATIONS, NewRequest, Outbox, from_utc_text, utc_text
+from draft_feedback.outbox import (
+    JSON_KEYS,
+    MIGRATIONS,
+    NewRequest,
+    Outbox,
+    Record,
+    from_utc_text,
+    utc_text,
+)
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -298,3 +306,46 @@ def test_a_send_whose_claim_was_taken_away_is_named(outbox: Outbox) -> None:
     outbox.flush()
     assert outbox.lost_sent == {record.id}
     assert outbox.get(record.id).status == "sending"
+
+
+# The keys of the JSON record as SPEC.md lists them today (its example, then the threading,
+# reflection and reply keys). A key the spec adds is one more line in outbox.JSON_KEYS, the one
+# place the record's JSON is described, and one more line here.
+SPEC_JSON_KEYS = {
+    "id", "status", "scenario", "to", "org", "role", "subject", "body", "rejected_at",
+    "earliest_send_at", "send_at", "created_at", "sent_at", "attempts", "last_error",
+    "message_id", "findings", "tone", "areas", "questions", "in_reply_to", "references",
+    "reflection", "reply", "replied_at",
+}
+
+
+def test_json_record_prints_the_spec_keys_from_the_one_list(outbox: Outbox) -> None:
+    data = outbox.add(request(reflection={"fit": "yes"})).to_json()
+    assert tuple(data) == JSON_KEYS
+    assert set(JSON_KEYS) == SPEC_JSON_KEYS
+    assert data["areas"] == ["interview-system-design"]
+    assert data["reflection"] == {"fit": "yes"}
+    assert data["send_at"] is None and data["attempts"] == 0
+
+
+def test_record_fields_are_the_outbox_columns(outbox: Outbox) -> None:
+    """A field without a column, or a column without a field, fails here before it ships."""
+    outbox.add(request())
+    conn = sqlite3.connect(outbox.path)
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(requests)")}
+    finally:
+        conn.close()
+    stored = {"refs" if f.name == "references" else f.name for f in fields(Record)}
+    # claim_host is the outbox's own bookkeeping (whose process holds a claim), never shown.
+    assert stored | {"claim_host"} == columns
+    assert {f.name for f in fields(NewRequest)} < {f.name for f in fields(Record)}
+
+
+def test_every_new_request_field_reads_back_unchanged(outbox: Outbox) -> None:
+    new = request(highlight="the pairing exercise", in_reply_to="<a@example.com>",
+                  references="<r@example.com> <a@example.com>", reflection={"gap": "SQL"},
+                  findings=({"rule": "r", "severity": "warning"},))
+    record = outbox.add(new)
+    for f in fields(NewRequest):
+        assert getattr(record, f.name) == getattr(new, f.name), f.name

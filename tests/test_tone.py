@@ -206,10 +206,10 @@ def test_a_whole_polite_email_gets_no_finding() -> None:
 
 def test_built_in_templates_render_with_no_finding(tmp_path: Path) -> None:
     """Every scenario and register, with and without the optional parts, reads as clean."""
+    from draft_feedback.addresses import Address
     from draft_feedback.catalog import load_catalog
     from draft_feedback.config import load_config
     from draft_feedback.drafting import DraftInput, render
-    from draft_feedback.message import Address
 
     config = load_config(tmp_path / "absent.yaml")
     catalog = load_catalog(config)

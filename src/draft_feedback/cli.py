@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from draft_feedback import __version__
+from draft_feedback import __version__, terminal
 from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Failure
 
 # Every command pays for what this module imports, so json, pathlib and the rest are imported
@@ -17,10 +17,7 @@ from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Fa
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from draft_feedback.catalog import Catalog
-    from draft_feedback.config import Config
-    from draft_feedback.message import Rejection
-    from draft_feedback.outbox import Outbox, Record
+    from draft_feedback.workflow import Catalog, Config, Outbox, Record
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
@@ -47,16 +44,16 @@ class App:
     def config(self) -> Config:
         """Return the validated config."""
         if self._config is None:
-            from draft_feedback.config import config_path, load_config
+            from draft_feedback.workflow import open_config
 
-            self._config = load_config(config_path(self.config_option))
+            self._config = open_config(self.config_option)
         return self._config
 
     @property
     def catalog(self) -> Catalog:
         """Return the catalog merged with the config."""
         if self._catalog is None:
-            from draft_feedback.catalog import load_catalog
+            from draft_feedback.workflow import load_catalog
 
             self._catalog = load_catalog(self.config)
         return self._catalog
@@ -65,11 +62,14 @@ class App:
     def outbox(self) -> Outbox:
         """Return the outbox in the data folder."""
         if self._outbox is None:
-            from draft_feedback.config import home_dir
-            from draft_feedback.outbox import Outbox
+            from draft_feedback.workflow import open_outbox
 
-            self._outbox = Outbox(home_dir(self.home_option))
+            self._outbox = open_outbox(self.home_option)
         return self._outbox
+
+    def now(self) -> datetime:
+        """Return now, from the one clock of the command line."""
+        return utcnow()
 
     def now_local(self) -> datetime:
         """Return now in the configured timezone."""
@@ -197,7 +197,9 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
         schedule=schedule, at=at, thank_you_only=thank_you_only)
     if guided:
-        record = _guided(app, options)
+        from draft_feedback.guided import run as run_guided
+
+        record = run_guided(app, options)
     else:
         record = _create(app, options, edit_first)
     if as_json:
@@ -210,7 +212,7 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
     else:
         click.echo(_render_record(record, app))
         click.echo(_next_step(record))
-    if record.status == "draft" and (schedule or at) and _has_errors(record):
+    if record.status == "draft" and (schedule or at) and terminal.has_errors(record):
         raise Failure(f"request {record.id} was saved as a draft but not queued: the tone check "
                       "found wording that could hurt you; change it with `draft-feedback edit "
                       f"{record.id}`, then `draft-feedback schedule {record.id}`")
@@ -225,200 +227,13 @@ def _create(app: App, options: Any, edit_first: bool) -> Record:
     _warn_automated(prepared)
     return new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                        schedule=options.schedule, at=prepared.at, catalog=app.catalog,
-                       revise=_revise_in_editor if edit_first else None)
+                       revise=_revise if edit_first else None)
 
 
-EDIT_HELP = "# Lines starting with # are ignored. Keep the Subject: line and one blank line.\n"
+def _revise(subject: str, body: str) -> tuple[str, str]:
+    from draft_feedback.guided import revise_in_editor
 
-
-def _revise_in_editor(subject: str, body: str) -> tuple[str, str]:
-    """Open subject and body in $EDITOR and return them as edited (unchanged if not saved)."""
-    edited = click.edit(f"{EDIT_HELP}Subject: {subject}\n\n{body}", extension=".txt",
-                        require_save=True)
-    if edited is None:
-        return subject, body
-    lines = [line for line in edited.splitlines() if not line.startswith("#")]
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    if not lines or not lines[0].lower().startswith("subject:"):
-        raise BadInput("the first line must be 'Subject: ...'; nothing was changed")
-    return lines[0].split(":", 1)[1], "\n".join(lines[1:])
-
-
-def _edit_in_editor(app: App, request_id: int) -> Record:
-    """Open a stored request in $EDITOR; save it after the header and tone checks."""
-    from draft_feedback.workflow import edit_request
-
-    record = app.outbox.get(request_id)
-    if record.status not in ("draft", "scheduled"):
-        raise BadInput(f"request {request_id} is {record.status}; only a draft or a queued "
-                       "request can be edited")
-    subject, body = _revise_in_editor(record.subject, record.body)
-    if (subject, body) == (record.subject, record.body):
-        click.echo("No change saved.", err=True)
-        return record
-    return edit_request(request_id, subject, body, app.config, app.outbox)
-
-
-def _guided(app: App, options: Any) -> Record:
-    """The guided flow: reflection first, then the fields, a preview and scheduling."""
-    from dataclasses import replace
-
-    from draft_feedback.workflow import has_errors, new_request, prepare, schedule_request
-
-    catalog = app.catalog
-    click.echo("Before the email, a few questions for you alone. Your answers stay on this "
-               "machine,\nare never sent, and help choose what to ask. Press Enter to skip any.\n")
-    answers = []
-    for item in catalog.reflection:
-        answer = click.prompt(item.question, default="", show_default=False).strip()
-        answers.append((item.id, answer))
-    click.echo("")
-    scenario = click.prompt("Scenario", type=click.Choice(list(catalog.scenarios)),
-                            default=options.scenario or app.config.defaults.scenario)
-    from_eml, prefill = _ask_rejection(app, options.from_eml)
-    if prefill is not None and prefill.automated:
-        click.echo(f"Note: {prefill.automated_reason}; there may be no person to ask. Give "
-                   "a real person's address, or choose a thank-you only.")
-    # Each answer is checked as it is typed, so a typo costs one prompt, not the whole flow.
-    from draft_feedback.message import check_header_value, parse_address
-    from draft_feedback.timing import parse_when
-
-    to_default = options.to or (prefill.to.formatted() if prefill and prefill.to else None)
-    to = click.prompt("Whom to ask (Name <address>)", default=to_default,
-                      value_proc=_checked(lambda text: parse_address(text, "address")))
-    org = click.prompt("Organisation", default=options.org or (prefill.org if prefill else ""),
-                       show_default=bool(options.org or prefill),
-                       value_proc=_checked(lambda text: check_header_value(text, "organisation")))
-    role = click.prompt("Position, promotion, manuscript or pitch",
-                        default=options.role or (prefill.role if prefill else ""),
-                        show_default=bool(options.role or prefill),
-                        value_proc=_checked(lambda text: check_header_value(text, "position")))
-    rejected = click.prompt(
-        "When did the rejection arrive (e.g. 2026-11-27T16:00; Enter for "
-        + ("the email's date" if prefill else "now") + ")",
-        default=options.rejected or "", show_default=False,
-        value_proc=_checked(lambda text: text.strip() and parse_when(
-            text.strip(), app.config.timezone, option="time", now=utcnow(),
-            allow_future=False))).strip() or None
-    # A form rejection (no person behind it) makes a thank-you the likely choice.
-    thank_you_only = (options.thank_you_only or catalog.scenario(scenario).thank_you_only
-                      or click.confirm("Only say thank you, with no questions (for a form "
-                                       "rejection)?",
-                                       default=bool(prefill and prefill.automated)))
-    areas: tuple[str, ...] = ()
-    own: tuple[str, ...] = ()
-    if not thank_you_only:
-        offered = catalog.areas_for(scenario)
-        suggested = [a.id for a in catalog.suggest(scenario, [a for _, a in answers])]
-        limit = app.config.defaults.max_questions
-        click.echo(f"\nWhat would help most? Choose up to {limit}:")
-        for number, area in enumerate(offered, start=1):
-            mark = "  (suggested by your answers)" if area.id in suggested else ""
-            click.echo(f"  {number}. {area.label}{mark}")
-        default = ",".join(str(offered.index(catalog.areas[a]) + 1)
-                           for a in suggested[:limit])
-        picked = click.prompt("Numbers, comma-separated (Enter for the usual ones)",
-                              default=default, show_default=bool(default),
-                              value_proc=_checked(
-                                  lambda text: _pick_areas(text, offered, scenario, catalog,
-                                                           limit)))
-        # The usual ones are named here, so that adding an own question does not drop them.
-        areas = tuple(_pick_areas(picked, offered, scenario, catalog, limit)
-                      or catalog.scenario(scenario).default_areas[:limit])
-        if len(areas) < limit:
-            question = click.prompt("A question of your own (Enter to skip)", default="",
-                                    show_default=False).strip()
-            own = (question,) if question else ()
-    highlight = click.prompt("Something specific you appreciated about the process "
-                             "(Enter to skip)", default=options.highlight or "",
-                             show_default=False).strip()
-    tone = click.prompt("Tone", type=click.Choice(["warm", "formal", "brief"]),
-                        default=options.tone or app.config.defaults.tone)
-    future = click.confirm("Ask to be kept in mind for future opportunities?",
-                           default=options.future)
-    chosen = replace(options, scenario=scenario, to=to, org=org, role=role, rejected=rejected,
-                     areas=areas, questions=own, highlight=highlight, tone=tone, future=future,
-                     from_eml=from_eml, thank_you_only=thank_you_only, schedule=False, at=None,
-                     reflection=tuple(answers))
-    now = utcnow()
-    prepared = prepare(chosen, app.config, catalog, now)
-    record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
-                         catalog=catalog)
-    click.echo("\n" + _render_record(record, app) + "\n")
-    if has_errors(record.findings):
-        if click.confirm("Change the flagged wording in your editor now?", default=True):
-            record = _edit_in_editor(app, record.id)
-            click.echo(_format_findings(list(record.findings)))
-        if has_errors(record.findings):
-            return record
-    if app.config.sender is None:
-        click.echo("To queue it, add your name and address to the config "
-                   "(`draft-feedback config init`), then `draft-feedback schedule "
-                   f"{record.id}`.")
-        return record
-    from draft_feedback.workflow import send_time
-
-    when, _ = send_time(record, app.config, utcnow(), None)
-    if click.confirm(f"Schedule for {_when(when, app)}?", default=True):
-        record = schedule_request(record.id, app.config, app.outbox, utcnow())
-    return record
-
-
-def _pick_areas(picked: str, offered: list[Any], scenario: str, catalog: Catalog,
-                limit: int) -> list[str]:
-    """Turn '1, 3' (or area ids) into area ids; a number or id not offered is BadInput."""
-    chosen: list[str] = []
-    for part in picked.replace(" ", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if part.isdigit():
-            if not 1 <= int(part) <= len(offered):
-                raise BadInput(f"{part} is not on the list; choose numbers from 1 to "
-                               f"{len(offered)}")
-            area_id = offered[int(part) - 1].id
-        else:
-            area_id = catalog.area(part, scenario).id
-        if area_id not in chosen:
-            chosen.append(area_id)
-    if len(chosen) > limit:
-        raise BadInput(f"{len(chosen)} chosen; choose at most {limit}")
-    return chosen
-
-
-def _checked(check: Callable[[str], Any]) -> Callable[[str], str]:
-    """Wrap a check for click.prompt: BadInput makes Click show the error and ask again."""
-
-    def value_proc(text: str) -> str:
-        try:
-            check(text)
-        except BadInput as exc:
-            raise click.UsageError(str(exc)) from None
-        return text
-
-    return value_proc
-
-
-def _ask_rejection(app: App, given: str | None) -> tuple[str | None, Rejection | None]:
-    """Read the rejection email given, or ask for one until it reads (Enter skips)."""
-    from draft_feedback.workflow import read_rejection
-
-    if given == "-":
-        raise BadInput("--from-eml -: the guided flow reads your answers from standard input; "
-                       "give the saved email's path instead")
-    if given is not None:
-        return given, read_rejection(given, app.catalog)
-    while True:
-        # A file dragged into a terminal arrives quoted.
-        path = click.prompt("Saved rejection email (.eml) to prefill from (Enter to skip)",
-                            default="", show_default=False).strip().strip("'\"")
-        if not path:
-            return None, None
-        try:
-            return path, read_rejection(path, app.catalog)
-        except BadInput as exc:
-            click.echo(f"Error: {exc}", err=True)
+    return revise_in_editor(subject, body)
 
 
 def _warn_automated(prepared: Any) -> None:
@@ -427,10 +242,6 @@ def _warn_automated(prepared: Any) -> None:
         click.echo(f"Note: {rejection.automated_reason}. There may be no person to read a "
                    "request: give --to a real person's address, or use --thank-you-only.",
                    err=True)
-
-
-def _has_errors(record: Record) -> bool:
-    return any(f.get("severity") == "error" for f in record.findings)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -499,15 +310,10 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
     """
     if show_all and limit is not None:
         raise click.UsageError("choose one of --limit and --all")
-    outbox = app.outbox
-    outbox.expire_claims(utcnow())
-    page = None if show_all else (limit or LIST_PAGE)
-    # One row more than the page tells whether there are more, without counting every time.
-    records = outbox.records(status=status, limit=None if page is None else page + 1)
-    hidden = 0
-    if page is not None and len(records) > page:
-        records = records[1:]
-        hidden = outbox.count(status) - page
+    from draft_feedback.workflow import list_page
+
+    page = list_page(app.outbox, status, None if show_all else (limit or LIST_PAGE), utcnow())
+    records, hidden = page.records, page.hidden
     more = (f"{hidden:,} older request{'s' if hidden != 1 else ''} not shown; "
             "`draft-feedback list --all` shows every one, `--limit N` the newest N.")
     if as_json:
@@ -515,9 +321,7 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
         if hidden:
             click.echo(more, err=True)
         return
-    older = [(i, s) for i, s in outbox.needing_attention(records[0].id)
-             if status in (None, s)] if hidden else []
-    click.echo(_table(records, app, older))
+    click.echo(terminal.table(records, app.config.timezone, page.older))
     if hidden:
         click.echo(more)
 
@@ -540,23 +344,14 @@ def show(app: App, request_id: int, as_json: bool, eml: bool) -> None:
     record = app.outbox.get(request_id)
     if eml:
         sys.stdout.flush()
-        sys.stdout.buffer.write(_eml(app, record))
+        from draft_feedback.workflow import eml_for
+
+        sys.stdout.buffer.write(eml_for(record, app.config, utcnow()))
         sys.stdout.buffer.flush()
     elif as_json:
         _print_json(record.to_json())
     else:
         click.echo(_render_record(record, app, full=True))
-
-
-def _eml(app: App, record: Record) -> bytes:
-    from draft_feedback.sending import build_eml
-
-    if record.eml is not None and record.status not in ("draft", "scheduled"):
-        return record.eml
-    if record.message_id is None:
-        raise BadInput(f"request {record.id} has no Message-ID yet because no sender is "
-                       "configured; add sender to the config and schedule it")
-    return build_eml(record, app.config, record.send_at or utcnow())
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -569,7 +364,9 @@ def edit(app: App, request_id: int) -> None:
     Example:
       EDITOR=nano draft-feedback edit 7
     """
-    record = _edit_in_editor(app, request_id)
+    from draft_feedback.guided import edit_in_editor
+
+    record = edit_in_editor(app, request_id)
     click.echo(_render_record(record, app))
     click.echo(_next_step(record))
 
@@ -611,7 +408,9 @@ def cancel(app: App, request_id: int) -> None:
     Example:
       draft-feedback cancel 7
     """
-    record = app.outbox.cancel(request_id)
+    from draft_feedback.workflow import cancel_request
+
+    record = cancel_request(request_id, app.outbox)
     click.echo(f"Request {record.id} is cancelled; it stays in `draft-feedback list`.")
 
 
@@ -668,7 +467,7 @@ def send_due_cmd(app: App, dry_run: bool, limit: int | None) -> None:
     Example (crontab, every 10 minutes):
       */10 * * * * draft-feedback send-due
     """
-    from draft_feedback.sending import send_due
+    from draft_feedback.workflow import send_due
 
     report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
     _print_report(report, app)
@@ -715,7 +514,7 @@ def worker(app: App, interval: float) -> None:
     Example:
       draft-feedback worker --interval 300
     """
-    from draft_feedback.sending import run_worker
+    from draft_feedback.workflow import run_worker
 
     click.echo(f"Sending due requests every {interval:g} s; Ctrl-C or SIGTERM stops after the "
                "message in flight.")
@@ -748,7 +547,7 @@ def templates_list(app: App) -> None:
     Example:
       draft-feedback templates list
     """
-    from draft_feedback.drafting import template_names
+    from draft_feedback.workflow import template_names
 
     for name, where in template_names(app.config):
         click.echo(f"{name}  ({where})")
@@ -764,9 +563,9 @@ def templates_show(app: App, name: str) -> None:
     Example:
       draft-feedback templates show interview.txt.j2
     """
-    from draft_feedback.drafting import template_path
+    from draft_feedback.workflow import template_text
 
-    click.echo(template_path(app.config, name).read_text(encoding="utf-8"), nl=False)
+    click.echo(template_text(app.config, name), nl=False)
 
 
 @templates.command("copy", context_settings=CONTEXT_SETTINGS)
@@ -780,7 +579,7 @@ def templates_copy(app: App, name: str, force: bool) -> None:
     Example:
       draft-feedback templates copy interview.txt.j2
     """
-    from draft_feedback.drafting import copy_template
+    from draft_feedback.workflow import copy_template
 
     target = copy_template(app.config, name, force)
     click.echo(f"Copied to {target}; edit it there. Your copy now overrides the built-in.")
@@ -806,9 +605,9 @@ def config_init(app: App, force: bool) -> None:
     Example:
       draft-feedback config init
     """
-    from draft_feedback.config import config_path, write_example_config
+    from draft_feedback.workflow import write_config
 
-    target = write_example_config(config_path(app.config_option), force)
+    target = write_config(app.config_option, force)
     click.echo(f"Wrote {target}. Set sender, timezone and smtp, then run "
                "`draft-feedback config check`.")
 
@@ -844,15 +643,13 @@ def config_path_cmd(app: App) -> None:
     Example:
       draft-feedback config path
     """
-    from draft_feedback.config import config_path, home_dir
-    from draft_feedback.drafting import template_dirs
+    from draft_feedback.workflow import paths
 
-    conf = config_path(app.config_option)
-    home = home_dir(app.home_option)
-    click.echo(f"config:    {conf}{'' if conf.exists() else '  (not created yet)'}")
-    click.echo(f"data:      {home}")
-    click.echo(f"outbox:    {home / 'outbox.sqlite3'}")
-    click.echo(f"templates: {template_dirs(app.config)[0]}")
+    where = paths(app.config_option, app.home_option, app.config)
+    click.echo(f"config:    {where.config}{'' if where.config.exists() else '  (not created yet)'}")
+    click.echo(f"data:      {where.data}")
+    click.echo(f"outbox:    {where.outbox}")
+    click.echo(f"templates: {where.templates}")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -869,9 +666,9 @@ def login(app: App, user: str | None, password_stdin: bool) -> None:
       draft-feedback login --user alex@example.com
       pass show mail/app-password | draft-feedback login --password-stdin
     """
-    from draft_feedback.credentials import store_password
+    from draft_feedback.workflow import smtp_user, store_password
 
-    name = _smtp_user(app, user)
+    name = smtp_user(app.config, user)
     if password_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -893,23 +690,13 @@ def logout(app: App, user: str | None) -> None:
     Example:
       draft-feedback logout
     """
-    from draft_feedback.credentials import delete_password
+    from draft_feedback.workflow import delete_password, smtp_user
 
-    name = _smtp_user(app, user)
+    name = smtp_user(app.config, user)
     if delete_password(name):
         click.echo(f"Password for {name} removed from the system keyring.")
     else:
         click.echo(f"No password for {name} was stored.")
-
-
-def _smtp_user(app: App, user: str | None) -> str:
-    from draft_feedback.message import check_header_value
-
-    name = user or app.config.smtp_user
-    if not name:
-        raise BadInput("--user: which account? give --user EMAIL, or set smtp.user or "
-                       "sender.email in the config")
-    return check_header_value(name, "--user")
 
 
 # --- output helpers ---------------------------------------------------------------------------
@@ -941,100 +728,21 @@ def _read_text(file: str, what: str) -> str:
 
 
 def _when(t: datetime | None, app: App) -> str:
-    if t is None:
-        return "-"
-    local = t.astimezone(app.config.timezone)
-    return local.strftime("%a %Y-%m-%d %H:%M %Z")
+    return terminal.when(t, app.config.timezone)
 
 
 def _format_findings(findings: list[dict[str, Any]]) -> str:
-    if not findings:
-        return "Tone check: no findings."
-    lines = [f"Tone check: {len(findings)} finding(s)"]
-    for f in findings:
-        where = "subject" if f["line"] == 0 else f"line {f['line']}, column {f['column']}"
-        lines.append(f"  {f['severity']}: {where} [{f['rule']}] \"{f['excerpt']}\"")
-        lines.append(f"    {f['message']}")
-        if f.get("suggestion"):
-            lines.append(f"    Try: {f['suggestion']}")
-    return "\n".join(lines)
+    return terminal.format_findings(findings)
 
 
 def _render_record(record: Record, app: App, full: bool = False) -> str:
-    lines = [f"Request {record.id} ({record.status}, {record.scenario}, {record.tone})", ""]
-    lines.append(f"To:      {record.to}")
-    lines.append(f"Subject: {record.subject}")
-    lines += ["", record.body.rstrip("\n"), ""]
-    lines.append(_format_findings(list(record.findings)))
-    lines.append(f"Rejected:      {_when(record.rejected_at, app)}")
-    lines.append(f"Earliest send: {_when(record.earliest_send_at, app)}")
-    if record.send_at is not None:
-        lines.append(f"Send at:       {_when(record.send_at, app)}")
-    if record.sent_at is not None:
-        lines.append(f"Sent:          {_when(record.sent_at, app)}")
-    if record.last_error:
-        lines.append(f"Last error:    {record.last_error} (attempts: {record.attempts})")
-    if full:
-        if record.reflection:
-            lines += ["", "Your reflection (private, never sent):"]
-            for key, answer in record.reflection.items():
-                lines.append(f"  {key}: {answer}")
-        if record.reply:
-            lines += ["", f"Reply (recorded {_when(record.replied_at, app)}):", record.reply]
-    return "\n".join(lines)
+    return terminal.render_record(record, app.config.timezone, full)
 
 
 def _next_step(record: Record) -> str:
-    rid = record.id
-    if record.status == "draft":
-        if _has_errors(record):
-            return f"Next: change the flagged wording with `draft-feedback edit {rid}`."
-        from draft_feedback.drafting import SIGNATURE_PLACEHOLDER
+    from draft_feedback.workflow import SIGNATURE_PLACEHOLDER
 
-        if SIGNATURE_PLACEHOLDER in record.body:
-            return (f"Next: sign it. `draft-feedback config init` writes a config; set your "
-                    f"sender name and address there, then replace {SIGNATURE_PLACEHOLDER} with "
-                    f"`draft-feedback edit {rid}` and queue it with `draft-feedback schedule "
-                    f"{rid}`.")
-        return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
-                f"`draft-feedback edit {rid}` changes it.")
-    if record.status == "scheduled":
-        return ("Next: `draft-feedback send-due` (from cron) or `draft-feedback worker` sends it "
-                "when its time comes.")
-    return ""
-
-
-_HINTS = {
-    "interrupted": "check your Sent folder; `draft-feedback retry {id}` if it did not go",
-    "failed": "fix the cause shown by `show {id}`, then `draft-feedback retry {id}`",
-    "draft": "`draft-feedback schedule {id}`",
-}
-
-
-def _table(records: list[Record], app: App, older: list[tuple[int, str]] | None = None) -> str:
-    if not records:
-        return "The outbox is empty. `draft-feedback new --help` shows how to draft a request."
-    rows = [("ID", "STATUS", "SEND TIME", "TO", "ORG", "SUBJECT")]
-    for r in records:
-        # A request backing off after a failed try goes at its next try, not its first time.
-        retry_later = r.status == "scheduled" and r.next_try_at is not None and (
-            r.send_at is None or r.next_try_at > r.send_at)
-        when = r.sent_at or (r.next_try_at if retry_later else r.send_at)
-        rows.append((str(r.id), r.status, _when(when, app) if when else "-",
-                     _clip(r.to, 36), _clip(r.org or "-", 20), _clip(r.subject, 50)))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    out = ["  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row))
-           for row in rows]
-    attention = [*(older or []), *((r.id, r.status) for r in records
-                                    if r.status in ("interrupted", "failed"))]
-    hints = [f"  {i}: {_HINTS[s].format(id=i)}" for i, s in attention]
-    if hints:
-        out += ["", "To do:"] + hints
-    return "\n".join(line.rstrip() for line in out)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return terminal.next_step(record, SIGNATURE_PLACEHOLDER)
 
 
 # --- the one place where errors become exit codes ---------------------------------------------

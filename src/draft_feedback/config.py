@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from draft_feedback.errors import BadInput
 
 if TYPE_CHECKING:
-    from draft_feedback.message import Address
+    from draft_feedback.addresses import Address
     from draft_feedback.timing import SendWindow
 
 APP_NAME = "draft-feedback"
@@ -65,7 +65,7 @@ class Sender:
     @property
     def address(self) -> Address:
         """Return the sender as a message Address."""
-        from draft_feedback.message import Address
+        from draft_feedback.addresses import Address
 
         return Address(self.name, self.email)
 
@@ -442,7 +442,7 @@ def _sender(top: _Reader) -> Sender | None:
 
 
 def _checked_address(section: _Reader, key: str, name: str, email: str) -> Address:
-    from draft_feedback.message import (
+    from draft_feedback.addresses import (
         MAX_NAME_CHARS,
         Address,
         check_header_value,
@@ -521,7 +521,7 @@ def _smtp(top: _Reader) -> Smtp:
     port = section.whole("port", DEFAULT_PORTS[security], 1, 65535)
     user = section.text("user")
     if user is not None:
-        from draft_feedback.message import check_header_value
+        from draft_feedback.addresses import check_header_value
 
         try:
             user = check_header_value(user, f"{top.source}: smtp.user")

@@ -18,7 +18,7 @@ from draft_feedback.resources import builtin_dir
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-    from draft_feedback.message import Address
+    from draft_feedback.addresses import Address
 
 # A feedback request is a few hundred words; anything near these sizes is a runaway template.
 MAX_OUTPUT_CHARS = 100_000
@@ -130,7 +130,7 @@ def context(inp: DraftInput, scenario: Scenario, questions: tuple[str, ...],
 
 def render(inp: DraftInput, config: Config, catalog: Catalog) -> Draft:
     """Render the subject and body of a request in the sandbox."""
-    from draft_feedback.message import cap_subject, check_header_value
+    from draft_feedback.addresses import cap_subject, check_header_value
 
     scenario = catalog.scenario(inp.scenario)
     questions = choose_questions(inp, catalog, config.defaults.max_questions)

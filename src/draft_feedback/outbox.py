@@ -9,7 +9,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,7 +92,7 @@ def from_utc_text(text: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class NewRequest:
-    """What `new` stores for a request."""
+    """What `new` stores for a request: each field is a column of the same name."""
 
     scenario: str
     tone: str
@@ -118,51 +118,29 @@ class NewRequest:
     reflection: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Record:
-    """One stored request, as read back."""
+@dataclass(frozen=True, kw_only=True)
+class Record(NewRequest):
+    """One stored request, as read back: what `new` stored, and what happened to it since."""
 
     id: int
     status: str
-    scenario: str
-    tone: str
-    to_name: str
-    to_addr: str
-    org: str
-    role: str
-    areas: tuple[str, ...]
-    questions: tuple[str, ...]
-    highlight: str
-    future: bool
-    thank_you_only: bool
-    subject: str
-    body: str
-    findings: tuple[dict[str, Any], ...]
-    tz: str
-    rejected_at: datetime
-    earliest_send_at: datetime
     send_at: datetime | None
     window_applies: bool
     next_try_at: datetime | None
-    created_at: datetime
     sent_at: datetime | None
     attempts: int
     last_error: str | None
-    message_id: str | None
-    in_reply_to: str | None
-    references: str | None
     claim_token: str | None
     claim_pid: int | None
     claim_until: datetime | None
     eml: bytes | None
-    reflection: dict[str, str]
     reply: str | None
     replied_at: datetime | None
 
     @property
     def to(self) -> str:
         """Return the recipient as 'Name <addr>'."""
-        from draft_feedback.message import Address
+        from draft_feedback.addresses import Address
 
         return Address(self.to_name, self.to_addr).formatted()
 
@@ -171,39 +149,84 @@ class Record:
         return None if t is None else t.astimezone(ZoneInfo(self.tz))
 
     def to_json(self) -> dict[str, Any]:
-        """Return the JSON record of the spec."""
+        """Return the JSON record of the spec: the keys of JSON_KEYS, in that order."""
+        values: dict[str, Any] = {}
+        for key in JSON_KEYS:
+            value = getattr(self, key)
+            if isinstance(value, datetime):
+                value = self.local(value).isoformat(timespec="seconds")  # type: ignore[union-attr]
+            elif isinstance(value, tuple):
+                value = list(value)
+            values[key] = value
+        return values
 
-        def iso(t: datetime | None) -> str | None:
-            local = self.local(t)
-            return None if local is None else local.isoformat(timespec="seconds")
 
-        return {
-            "id": self.id,
-            "status": self.status,
-            "scenario": self.scenario,
-            "to": self.to,
-            "org": self.org,
-            "role": self.role,
-            "subject": self.subject,
-            "body": self.body,
-            "rejected_at": iso(self.rejected_at),
-            "earliest_send_at": iso(self.earliest_send_at),
-            "send_at": iso(self.send_at),
-            "created_at": iso(self.created_at),
-            "sent_at": iso(self.sent_at),
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "message_id": self.message_id,
-            "findings": list(self.findings),
-            "tone": self.tone,
-            "areas": list(self.areas),
-            "questions": list(self.questions),
-            "in_reply_to": self.in_reply_to,
-            "references": self.references,
-            "reflection": self.reflection,
-            "reply": self.reply,
-            "replied_at": iso(self.replied_at),
-        }
+# The JSON record (`new --json`, `show --json`, `list --json`), in the order it is printed. A
+# key is a Record field or property; adding one to the record is adding its name here.
+JSON_KEYS = (
+    "id",
+    "status",
+    "scenario",
+    "to",
+    "org",
+    "role",
+    "subject",
+    "body",
+    "rejected_at",
+    "earliest_send_at",
+    "send_at",
+    "created_at",
+    "sent_at",
+    "attempts",
+    "last_error",
+    "message_id",
+    "findings",
+    "tone",
+    "areas",
+    "questions",
+    "in_reply_to",
+    "references",
+    "reflection",
+    "reply",
+    "replied_at",
+)
+# A field is stored in the column of its name, except where SQL reserves the word.
+_COLUMN = {"references": "refs"}
+
+
+def _column(name: str) -> str:
+    return _COLUMN.get(name, name)
+
+
+def _to_sql(value: Any) -> Any:
+    """Encode a field's value for its column: JSON for sequences and maps, text for times."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return utc_text(value)
+    return value
+
+
+def _from_sql(annotation: str) -> Callable[[Any], Any]:
+    """Return the decoder for a column read into a field of this annotation."""
+    if annotation.startswith("tuple"):
+        return lambda text: tuple(json.loads(text))
+    if annotation.startswith("dict"):
+        return json.loads
+    if annotation == "bool":
+        return bool
+    if annotation.startswith("datetime"):
+        return from_utc_text
+    return lambda value: value
+
+
+# Worked out once: reading a large outbox decodes every row through this list.
+_NEW_COLUMNS = tuple((f.name, _column(f.name)) for f in fields(NewRequest))
+_DECODERS = tuple((f.name, _column(f.name), _from_sql(str(f.type))) for f in fields(Record))
 
 
 @dataclass(frozen=True)
@@ -215,44 +238,7 @@ class Claim:
 
 
 def _row_to_record(row: sqlite3.Row) -> Record:
-    return Record(
-        id=row["id"],
-        status=row["status"],
-        scenario=row["scenario"],
-        tone=row["tone"],
-        to_name=row["to_name"],
-        to_addr=row["to_addr"],
-        org=row["org"],
-        role=row["role"],
-        areas=tuple(json.loads(row["areas"])),
-        questions=tuple(json.loads(row["questions"])),
-        highlight=row["highlight"],
-        future=bool(row["future"]),
-        thank_you_only=bool(row["thank_you_only"]),
-        subject=row["subject"],
-        body=row["body"],
-        findings=tuple(json.loads(row["findings"])),
-        tz=row["tz"],
-        rejected_at=from_utc_text(row["rejected_at"]),  # type: ignore[arg-type]
-        earliest_send_at=from_utc_text(row["earliest_send_at"]),  # type: ignore[arg-type]
-        send_at=from_utc_text(row["send_at"]),
-        window_applies=bool(row["window_applies"]),
-        next_try_at=from_utc_text(row["next_try_at"]),
-        created_at=from_utc_text(row["created_at"]),  # type: ignore[arg-type]
-        sent_at=from_utc_text(row["sent_at"]),
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        message_id=row["message_id"],
-        in_reply_to=row["in_reply_to"],
-        references=row["refs"],
-        claim_token=row["claim_token"],
-        claim_pid=row["claim_pid"],
-        claim_until=from_utc_text(row["claim_until"]),
-        eml=row["eml"],
-        reflection=json.loads(row["reflection"]),
-        reply=row["reply"],
-        replied_at=from_utc_text(row["replied_at"]),
-    )
+    return Record(**{name: decode(row[column]) for name, column, decode in _DECODERS})
 
 
 def _hostname() -> str:
@@ -513,19 +499,11 @@ class Outbox:
     def add(self, req: NewRequest) -> Record:
         """Store a new draft and return it."""
         with self.transaction() as conn:
+            columns = ", ".join(column for _, column in _NEW_COLUMNS)
             cursor = conn.execute(
-                """INSERT INTO requests (status, scenario, tone, to_name, to_addr, org, role,
-                   areas, questions, highlight, future, thank_you_only, subject, body, findings,
-                   tz, rejected_at, earliest_send_at, created_at, message_id, in_reply_to, refs,
-                   reflection)
-                   VALUES ('draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                   ?, ?)""",
-                (req.scenario, req.tone, req.to_name, req.to_addr, req.org, req.role,
-                 json.dumps(list(req.areas)), json.dumps(list(req.questions)), req.highlight,
-                 int(req.future), int(req.thank_you_only), req.subject, req.body,
-                 json.dumps(list(req.findings)), req.tz, utc_text(req.rejected_at),
-                 utc_text(req.earliest_send_at), utc_text(req.created_at), req.message_id,
-                 req.in_reply_to, req.references, json.dumps(req.reflection)),
+                f"INSERT INTO requests (status, {columns}) "
+                f"VALUES ('draft', {', '.join('?' * len(_NEW_COLUMNS))})",
+                tuple(_to_sql(getattr(req, name)) for name, _ in _NEW_COLUMNS),
             )
             new_id = cursor.lastrowid
         return self.get(int(new_id or 0))

@@ -187,7 +187,8 @@ def _close(client: Any, seconds: float) -> None:
 
 def build_eml(record: Record, config: Config, date: datetime) -> bytes:
     """Return the exact bytes of a request's message, dated `date`."""
-    from draft_feedback.message import Address, build_message, message_bytes
+    from draft_feedback.addresses import Address
+    from draft_feedback.message import build_message, message_bytes
 
     if config.sender is None:
         raise Failure(f"{config.source}: no sender configured; add sender: {{name: ..., "
@@ -262,7 +263,7 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
               clock: Callable[[], datetime]) -> Outcome | None:
     import smtplib
 
-    from draft_feedback.message import envelope
+    from draft_feedback.addresses import envelope
 
     now = clock()
     eml = build_eml(record, config, now)

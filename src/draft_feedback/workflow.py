@@ -16,6 +16,8 @@ from draft_feedback.outbox import NewRequest, Outbox, Record
 from draft_feedback.timing import check_requested, earliest_send, pick_send_time
 
 if TYPE_CHECKING:
+    from draft_feedback.addresses import Address
+    from draft_feedback.sending import Report
     from draft_feedback.tone import Finding, Rule
 
 
@@ -173,7 +175,7 @@ def edit_request(request_id: int, subject: str, body: str, config: Config,
 
 def clean_edit(subject: str, body: str) -> tuple[str, str]:
     """Check an edited subject and body as `new` would; BadInput if they cannot be used."""
-    from draft_feedback.message import cap_subject, check_header_value
+    from draft_feedback.addresses import cap_subject, check_header_value
 
     subject = check_header_value(" ".join(subject.split()), "Subject")
     if not subject:
@@ -223,7 +225,7 @@ class Prepared:
 
 
 if TYPE_CHECKING:
-    from draft_feedback.message import Rejection
+    from draft_feedback.incoming import Rejection
 
 
 # Far above any real email (providers cap messages at 25-50 MB, base64 included); the cap is
@@ -257,7 +259,7 @@ def read_input(source: str, what: str, stdin: Any = None) -> bytes:
 
 def read_rejection(source: str, catalog: Catalog) -> Rejection:
     """Parse a saved rejection email, marking senders the catalog knows as automated."""
-    from draft_feedback.message import parse_rejection
+    from draft_feedback.incoming import parse_rejection
 
     data = read_input(source, "--from-eml")
     auto = catalog.automated
@@ -285,7 +287,7 @@ MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
 
 def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime) -> Prepared:
     """Validate every option of `new` (and the .eml) before anything is stored."""
-    from draft_feedback.message import Address, check_header_value, parse_address
+    from draft_feedback.addresses import Address, check_header_value, parse_address
     from draft_feedback.timing import parse_when
 
     if options.schedule and options.at is not None:
@@ -379,7 +381,7 @@ def reply_text(data: bytes, source: str) -> str:
     looks_like_mail = any(head.lower().startswith(h) or f"\n{h}" in head.lower()
                           for h in ("from:", "date:", "received:", "return-path:"))
     if looks_like_mail:
-        from draft_feedback.message import parse_rejection
+        from draft_feedback.incoming import parse_rejection
 
         try:
             mail = parse_rejection(data, source)
@@ -394,3 +396,174 @@ def reply_text(data: bytes, source: str) -> str:
     except UnicodeDecodeError:
         raise BadInput(f"{source}: not UTF-8 text or an email; save the reply as .eml or "
                        "plain text") from None
+
+
+# --- doors for the command line and the guided flow ---------------------------------------------
+# The front end imports this module and nothing below it; each door is thin and imports what
+# it needs when called, so a command pays only for the parts it uses.
+
+
+def open_config(option: str | None) -> Config:
+    """Return the validated config at --config (or its default place)."""
+    from draft_feedback.config import config_path, load_config
+
+    return load_config(config_path(option))
+
+
+def open_outbox(home_option: str | None) -> Outbox:
+    """Return the outbox in the data folder at --home (or its default place)."""
+    from draft_feedback.config import home_dir
+
+    return Outbox(home_dir(home_option))
+
+
+def check_address(text: str, option: str) -> Address:
+    """Parse one address typed by the user, or raise BadInput naming option."""
+    from draft_feedback.addresses import parse_address
+
+    return parse_address(text, option)
+
+
+def check_detail(text: str, option: str) -> str:
+    """Refuse text that could not go into a header; return it stripped."""
+    from draft_feedback.addresses import check_header_value
+
+    return check_header_value(text, option)
+
+
+def check_rejected(text: str, config: Config, now: datetime) -> datetime:
+    """Read the time a rejection arrived, as typed (never in the future)."""
+    from draft_feedback.timing import parse_when
+
+    return parse_when(text, config.timezone, option="time", now=now, allow_future=False)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the outbox for `list`: the records, how many are hidden, older problems."""
+
+    records: list[Record]
+    hidden: int
+    older: list[tuple[int, str]]
+
+
+def list_page(outbox: Outbox, status: str | None, page: int | None, now: datetime) -> Page:
+    """Return the newest page of requests (all when page is None), oldest first."""
+    outbox.expire_claims(now)
+    # One row more than the page tells whether there are more, without counting every time.
+    records = outbox.records(status=status, limit=None if page is None else page + 1)
+    hidden = 0
+    if page is not None and len(records) > page:
+        records = records[1:]
+        hidden = outbox.count(status) - page
+    older = [(i, s) for i, s in outbox.needing_attention(records[0].id)
+             if status in (None, s)] if hidden else []
+    return Page(records, hidden, older)
+
+
+def cancel_request(request_id: int, outbox: Outbox) -> Record:
+    """Stop a draft or queued request; it stays in the history."""
+    return outbox.cancel(request_id)
+
+
+def eml_for(record: Record, config: Config, now: datetime) -> bytes:
+    """Return the exact message that was sent, or that would be sent at its time."""
+    from draft_feedback.sending import build_eml
+
+    if record.eml is not None and record.status not in ("draft", "scheduled"):
+        return record.eml
+    if record.message_id is None:
+        raise BadInput(f"request {record.id} has no Message-ID yet because no sender is "
+                       "configured; add sender to the config and schedule it")
+    return build_eml(record, config, record.send_at or now)
+
+
+def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
+             limit: int | None = None, dry_run: bool = False) -> Report:
+    """Send every queued request whose time has come (see sending.send_due)."""
+    from draft_feedback.sending import send_due as send
+
+    return send(outbox, config, clock=clock, limit=limit, dry_run=dry_run)
+
+
+def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
+               interval: float, on_report: Callable[[Report], None],
+               on_error: Callable[[str], None]) -> int:
+    """Run send-due in a loop until SIGINT or SIGTERM; return the exit code."""
+    from draft_feedback.sending import run_worker as loop
+
+    return loop(outbox, config, clock=clock, interval=interval, on_report=on_report,
+                on_error=on_error)
+
+
+def template_names(config: Config) -> list[tuple[str, str]]:
+    """Return (name, where) for every template, built-in and the user's own."""
+    from draft_feedback.drafting import template_names as names
+
+    return names(config)
+
+
+def template_text(config: Config, name: str) -> str:
+    """Return a template's text: the user's copy if there is one, else the built-in."""
+    from draft_feedback.drafting import template_path
+
+    return template_path(config, name).read_text(encoding="utf-8")
+
+
+def copy_template(config: Config, name: str, force: bool) -> Path:
+    """Copy a built-in template into the user's templates folder; return the copy."""
+    from draft_feedback.drafting import copy_template as copy
+
+    return copy(config, name, force)
+
+
+def write_config(option: str | None, force: bool) -> Path:
+    """Write the commented example config at --config (or its default place)."""
+    from draft_feedback.config import config_path, write_example_config
+
+    return write_example_config(config_path(option), force)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where this installation keeps its files."""
+
+    config: Path
+    data: Path
+    outbox: Path
+    templates: Path
+
+
+def paths(config_option: str | None, home_option: str | None, config: Config) -> Paths:
+    """Return the config file, data folder, outbox and templates folder."""
+    from draft_feedback.config import config_path, home_dir
+    from draft_feedback.drafting import template_dirs
+
+    home = home_dir(home_option)
+    return Paths(config_path(config_option), home, home / "outbox.sqlite3",
+                 template_dirs(config)[0])
+
+
+def smtp_user(config: Config, user: str | None) -> str:
+    """Return the SMTP login: --user, else smtp.user or sender.email from the config."""
+    from draft_feedback.addresses import check_header_value
+
+    name = user or config.smtp_user
+    if not name:
+        raise BadInput("--user: which account? give --user EMAIL, or set smtp.user or "
+                       "sender.email in the config")
+    return check_header_value(name, "--user")
+
+
+def store_password(user: str, secret: str) -> None:
+    """Keep the SMTP password in the system keyring."""
+    from draft_feedback.credentials import store_password as store
+
+    store(user, secret)
+
+
+def delete_password(user: str) -> bool:
+    """Remove the SMTP password from the keyring; False if none was stored."""
+    from draft_feedback.credentials import delete_password as delete
+
+    return delete(user)

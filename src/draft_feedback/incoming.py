@@ -1,0 +1,522 @@
+"""Reading mail that came in: rejection emails, threading ids, automated senders, HTML text."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from draft_feedback.addresses import (
+    MAX_MSG_ID_CHARS,
+    MAX_NAME_CHARS,
+    MSG_ID,
+    Address,
+    cap_subject,
+    check_addr,
+    control_problem,
+    header_problem,
+)
+from draft_feedback.errors import BadInput
+
+if TYPE_CHECKING:  # the email package is imported lazily at run time to keep start-up fast
+    from email.message import EmailMessage
+
+    from publicsuffixlist import PublicSuffixList
+
+_MAX_REFERENCES = 20
+_WSP = re.compile(r"[ \t]+")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """What a saved rejection email tells us about whom to ask, and when and why."""
+
+    source: str
+    to: Address | None
+    org: str
+    received_at: datetime
+    subject: str
+    reply_subject: str
+    role: str
+    message_id: str | None
+    references: str | None
+    automated: bool
+    automated_reason: str
+    body_text: str
+
+
+DEFAULT_AUTOMATED_LOCAL_PARTS = (
+    "noreply",
+    "no-reply",
+    "donotreply",
+    "do-not-reply",
+    "notifications",
+    "mailer-daemon",
+)
+DEFAULT_AUTOMATED_PHRASES = (
+    "do not reply",
+    "do-not-reply",
+    "this mailbox is not monitored",
+    "automated message",
+    "please don't reply",
+)
+
+# Words that name a department or a mailing system rather than the organisation itself.
+_ORG_NOISE_PHRASES = (
+    "talent acquisition",
+    "human resources",
+    "people operations",
+    "people ops",
+    "people team",
+    "do not reply",
+    "no reply",
+)
+_ORG_NOISE_WORDS = frozenset(
+    """careers career talent recruiting recruitment recruiter recruiters jobs job hiring team
+    hr noreply no-reply donotreply do-not-reply notifications notification applications
+    application applicants apply ta mailer""".split()
+)
+_ORG_EDGE_WORDS = frozenset("at from of the and & @ for with".split())
+_ROLE_LOCAL_WORDS = _ORG_NOISE_WORDS | frozenset(
+    "info hello contact office people recruit talentacquisition no reply do not".split()
+)
+# Mail systems and mailbox providers: their domain says nothing about the organisation.
+_NON_ORG_DOMAINS = frozenset(
+    """greenhouse.io greenhouse-mail.io lever.co myworkday.com workday.com smartrecruiters.com
+    icims.com ashbyhq.com taleo.net jobvite.com workable.com workablemail.com bamboohr.com
+    successfactors.com successfactors.eu breezy.hr recruitee.com teamtailor.com personio.de
+    jazzhr.com applytojob.com linkedin.com indeed.com indeedemail.com sendgrid.net mailgun.org
+    amazonses.com gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com
+    icloud.com me.com aol.com proton.me protonmail.com gmx.de gmx.net gmx.com web.de
+    t-online.de""".split()
+)
+
+# Patterns for reading subjects stay source strings: the re module compiles and caches them on
+# first use, so importing this module (every command does) does not pay for them.
+_REPLY_PREFIX = r"^(?:\s*(?:re|aw|sv|vs|antw|rif)\s*(?:\[\d+\])?\s*:\s*)+"
+_ANY_PREFIX = r"^(?:\s*(?:(?:re|aw|sv|vs|antw|rif|fwd?|wg|tr)\s*(?:\[\d+\])?\s*:|\[[^\]]*\])\s*)+"
+_ROLE_NOUN = r"(?:position|role|job|opening|vacancy|post)"
+_ARTICLE = r"(?:(?:the|our|your|a|an)\s+)?"
+_QUOTES = "»«\"“”„'‘’‚›‹"
+_ROLE_PATTERNS = (
+    r"\b(?:role|position) of (?P<role>.+?)(?: (?:at|with) .+)?$",
+    # "Your application to X at Y" / "Your application for the X position with Y"
+    rf"\bapplication (?:for|to) {_ARTICLE}(?P<role>.+?)(?: {_ROLE_NOUN})? (?:at|with) .+$",
+    rf"\bapplication for {_ARTICLE}(?P<role>.+?)(?: {_ROLE_NOUN})?(?:\s+[-–—|]\s+.+)?$",
+    r"\bregarding your application(?: for)?\s*[:\-–—]\s*(?P<role>.+)$",
+    r"\byour application\s*:\s*(?P<role>.+)$",
+    r"\b(?:update|news|decision|feedback|outcome) (?:on|about|regarding|of) your "
+    r"(?P<role>.+?) application\b",
+    rf"\b(?:manuscript|manuskript|submission|einsendung|pitch|proposal|typoskript)\b"
+    rf"\s*[:,]?\s*[{_QUOTES}](?P<role>[^{_QUOTES}]+)[{_QUOTES}]",
+    r"\byour (?:submission|manuscript|pitch|proposal)\s*:\s*(?P<role>.+)$",
+    rf"^(?:.*\b(?:for|in|about|regarding|on)\s+)?{_ARTICLE}(?P<role>.+?)\s+{_ROLE_NOUN}\b",
+)
+_ROLE_ID_SUFFIX = (
+    r"\s*(?:[(\[](?:[^)\]]*(?:\d|#|\bid\b|\breq\b))[^)\]]*[)\]]|#\s*\S+|\b(?:req|jr|r)-?\d+)\s*$"
+)
+
+
+def _unescape_8bit(value: str) -> str:
+    """Recover raw UTF-8 header bytes that the parser kept as surrogate escapes."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _file_value(value: str, source: str, header: str, *, encoded: bool = False) -> str:
+    """Unfold a value from the file and refuse it if it could not safely go into a header.
+
+    encoded=True is for raw, still-encoded header text, where encoded words are expected and
+    only what they decode to matters.
+    """
+    # Folding whitespace (an Outlook fold is CRLF + TAB) is legitimate in a file; unfolded, it
+    # is a plain space. Only what remains is judged.
+    value = _WSP.sub(" ", _unescape_8bit(value)).strip()
+    problem = control_problem(value) if encoded else header_problem(value)
+    if problem is not None:
+        raise BadInput(
+            f"{source}: the {header} header contains {problem}, which is unsafe to copy into "
+            "a reply; give --to, --org and --rejected instead of --from-eml"
+        )
+    return value
+
+
+def _raw_headers(msg: EmailMessage) -> dict[str, list[str]]:
+    """Map lower-cased header names to their raw values, unfolded, without parsing them."""
+    headers: dict[str, list[str]] = {}
+    for name, value in msg.raw_items():
+        unfolded = re.sub(r"\r?\n(?=[ \t])", "", str(value))
+        headers.setdefault(name.lower(), []).append(unfolded)
+    return headers
+
+
+def _parsed_header(msg: EmailMessage, name: str) -> object | None:
+    """Return the structured header, or None where the email package cannot parse it."""
+    try:
+        return msg[name]
+    # The 3.11 header parser raises assorted errors on hostile input instead of registering
+    # defects (ValueError for CR/LF in a name, IndexError and others on broken syntax).
+    except Exception:  # any parse failure means "unusable", never a traceback
+        return None
+
+
+def _candidates(msg: EmailMessage, name: str, source: str) -> tuple[list[Address], str | None]:
+    """Return the usable addresses of an address header, or why there is none."""
+    header = _parsed_header(msg, name)
+    if header is None:
+        return [], "it could not be read"
+    addresses = getattr(header, "addresses", ())
+    usable: list[Address] = []
+    reason: str | None = "it holds no address"
+    for mailbox in addresses:
+        display = _file_value(str(mailbox.display_name or ""), source, name)
+        addr = _file_value(str(mailbox.addr_spec or ""), source, name)
+        email, why = check_addr(addr)
+        if email is None:
+            reason = f"'{addr}' is not a valid address: {why}"
+            continue
+        # An absurdly long name is dropped rather than the address: the address is what matters.
+        usable.append(Address(name=display if len(display) <= MAX_NAME_CHARS else "", email=email))
+    return usable, (None if usable else reason)
+
+
+def _matches_local(local: str, parts: Iterable[str]) -> bool:
+    """True if the local part is one of parts, or one of them followed by a separator."""
+    local = local.lower()
+    for part in parts:
+        part = part.lower().strip()
+        if part and (local == part or re.match(re.escape(part) + r"[-._+]", local)):
+            return True
+    return False
+
+
+def _domain_listed(domain: str, domains: Iterable[str]) -> str | None:
+    """Return the listed domain that domain equals or is a subdomain of."""
+    domain = domain.lower().rstrip(".")
+    for listed in domains:
+        listed = listed.lower().strip().strip("@.")
+        if listed and (domain == listed or domain.endswith("." + listed)):
+            return listed
+    return None
+
+
+def _normalise_phrase_text(text: str) -> str:
+    """Lower-case, straighten apostrophes and collapse whitespace for phrase matching."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u00a0", " ")
+    return " ".join(text.lower().split())
+
+
+def _org_from_name(name: str) -> tuple[str, bool]:
+    """Clean department words off a display name; return it and whether any were removed."""
+    original = " ".join(name.split())
+    text = re.sub(r"\s+via\s+.+$", "", original, flags=re.I)
+    for phrase in _ORG_NOISE_PHRASES:
+        text = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", text, flags=re.I)
+    words = [w for w in re.split(r"\s+", text) if w]
+    kept: list[str] = []
+    for word in words:
+        bare = word.strip("()[]{}|,:;·•–—-").lower()
+        if bare in _ORG_NOISE_WORDS:
+            continue
+        if bare or word not in ("|", "-", "–", "—", "·", "•", ":", ","):
+            kept.append(word)
+    while kept and kept[0].strip(",:;|-–—").lower() in _ORG_EDGE_WORDS | {""}:
+        kept.pop(0)
+    while kept and kept[-1].strip(",:;|-–—").lower() in _ORG_EDGE_WORDS | {""}:
+        kept.pop()
+    cleaned = " ".join(kept).strip(" ,:;|-–—()")
+    return cleaned, cleaned != original
+
+
+def _org_from_domain(domain: str) -> str:
+    """Guess an organisation from a domain: 'mail.acme-corp.co.uk' -> 'Acme Corp'."""
+    if _domain_listed(domain, _NON_ORG_DOMAINS):
+        return ""
+    labels = [label for label in domain.lower().split(".") if label]
+    if labels and any(label.startswith("xn--") for label in labels):
+        import idna
+
+        try:
+            labels = idna.decode(".".join(labels)).split(".")
+        except idna.IDNAError:
+            return ""
+    if len(labels) < 2:
+        return ""
+    # The public suffix list knows where the registrable name is (acme.co.uk, acme.com.au,
+    # city.kawasaki.jp); a name under a suffix it does not know (.example) is the last-but-one.
+    registrable = _public_suffix().privatesuffix(".".join(labels))
+    if not registrable:
+        return ""  # the domain is itself a public suffix (co.uk): no organisation in it
+    name = registrable.split(".")[0]
+    return " ".join(part.capitalize() for part in re.split(r"[-_]+", name) if part)
+
+
+@functools.cache
+def _public_suffix() -> PublicSuffixList:
+    """Return the public suffix matcher on the list the package ships: no download, no cache."""
+    # Imported here: only reading a rejection email needs it. publicsuffixlist reads the copy
+    # of the list bundled in the package and has no dependencies (about 15 ms to import, where
+    # tldextract pulls in requests for about 300 ms).
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def _guess_org(sender: Address) -> str:
+    """Guess the organisation from the sender's display name, else from its domain."""
+    local = sender.email.rpartition("@")[0].lower()
+    name = sender.name if "@" not in sender.name else ""
+    cleaned, changed = _org_from_name(name) if name else ("", False)
+    if cleaned and changed:
+        return cleaned
+    local_words = set(re.split(r"[-._+]+", local))
+    if cleaned and local_words & _ROLE_LOCAL_WORDS:
+        # A role mailbox (jobs@, careers@) is named after the organisation, not a person.
+        return cleaned
+    return _org_from_domain(sender.domain)
+
+
+def _clean_role(role: str) -> str:
+    """Trim company suffixes, requisition ids, quotes and punctuation off a role title."""
+    role = " ".join(role.split())
+    previous = None
+    while previous != role:
+        previous = role
+        role = re.sub(_ROLE_ID_SUFFIX, "", role, flags=re.I)
+        role = re.sub(r"\s+(?:at|with)\s+[^,]+$", "", role, flags=re.I)
+        role = re.sub(r"\s+[-–—|]\s+.+$", "", role)
+        role = role.strip(" ,;:.!?" + _QUOTES)
+    return role if len(role) <= 120 else ""
+
+
+def _guess_role(subject: str, org: str) -> str:
+    """Find the role in a subject line where a common pattern gives it."""
+    text = re.sub(_ANY_PREFIX, "", subject, flags=re.I).strip()
+    for pattern in _ROLE_PATTERNS:
+        match = re.search(pattern, text, flags=re.I)
+        if match:
+            role = _clean_role(match.group("role"))
+            if (
+                role
+                and role.lower() != org.lower()
+                and not re.fullmatch(r"(?:your|my|the|an?)?\s*application", role, re.I)
+            ):
+                return role
+    return ""
+
+
+def _reply_subject(subject: str) -> str:
+    """'Re: ' plus the subject, without stacking reply prefixes."""
+    if not subject:
+        return ""
+    rest = re.sub(_REPLY_PREFIX, "", subject, flags=re.I).strip()
+    return cap_subject(f"Re: {rest}")
+
+
+_BLOCKS = frozenset(
+    "p div li tr table ul ol h1 h2 h3 h4 h5 h6 blockquote section article header footer "
+    "pre hr dl dt dd".split()
+)
+_HIDDEN = frozenset({"script", "style", "head", "title", "template"})
+
+
+def _html_to_text(html: str) -> str:
+    """Convert HTML to readable plain text: blocks become lines, scripts and styles vanish."""
+    # lxml (libxml2's HTML parser) reads broken markup the way browsers roughly do, decodes
+    # every entity, and never fetches anything; imported here to keep start-up fast.
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    # huge_tree lifts libxml2's nesting limit from 256 to 2048 levels, so text inside deeply
+    # nested layout tables is kept; the input is already capped (workflow.MAX_INPUT_BYTES).
+    parser = lxml_html.HTMLParser(encoding="utf-8", no_network=True, remove_comments=True,
+                                  huge_tree=True)
+    try:
+        root = lxml_html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, ValueError):  # an empty or wholly unreadable document
+        return ""
+
+    def text(value: str | None) -> str:  # HTML collapses whitespace; a no-break space too
+        return re.sub(r"\s+", " ", value.replace("\u00a0", " ")) if value else ""
+
+    parts: list[str] = []
+    skipping = 0
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in _HIDDEN:
+                skipping += 1
+            elif not skipping:
+                if tag == "br" or tag in _BLOCKS:
+                    parts.append("\n")
+                if tag:  # a processing instruction's text is not content
+                    parts.append(text(element.text))
+            continue
+        if tag in _HIDDEN:
+            skipping -= 1
+        elif not skipping and tag in _BLOCKS:
+            parts.append("\n")
+        if not skipping and element is not root:
+            parts.append(text(element.tail))
+    lines = [line.strip() for line in "".join(parts).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _body_text(msg: EmailMessage) -> str:
+    """Return the plain-text body: text/plain if there is one, else the HTML made text."""
+    try:
+        part = msg.get_body(preferencelist=("plain", "html"))
+    except Exception:  # a malformed MIME tree just means no usable body
+        part = None
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except Exception:  # unknown charset or broken transfer encoding
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    if not isinstance(content, str):
+        return ""
+    content = content.replace("\r\n", "\n").replace("\r", "\n")
+    if part.get_content_subtype() == "html":
+        return _html_to_text(content)
+    return "\n".join(line.rstrip() for line in content.split("\n")).strip()
+
+
+def _received_at(msg: EmailMessage, raw: dict[str, list[str]], source: str) -> datetime:
+    """Read the Date header as an aware datetime."""
+    if "date" not in raw:
+        raise BadInput(
+            f"{source}: there is no Date header, so the time of the rejection is unknown; "
+            "give it with --rejected"
+        )
+    header = _parsed_header(msg, "Date")
+    when = getattr(header, "datetime", None)
+    if not isinstance(when, datetime):
+        shown = raw["date"][0].strip()[:80]
+        raise BadInput(
+            f"{source}: the Date header ('{shown}') is not a date; give the time with --rejected"
+        )
+    if when.tzinfo is None:
+        # RFC 5322 "-0000": the time is UTC and the sender's zone is unknown.
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+def _thread_ids(raw: dict[str, list[str]], source: str) -> tuple[str | None, str | None]:
+    """Return the original Message-ID and the References a reply to it should carry."""
+    message_id: str | None = None
+    if "message-id" in raw:
+        value = _file_value(raw["message-id"][0], source, "Message-ID")
+        found = MSG_ID.search(value)
+        if found and len(found.group(0)) <= MAX_MSG_ID_CHARS:
+            message_id = found.group(0)
+        elif value and " " not in value and "@" in value:
+            # Some mailers omit the angle brackets; threading still works once they are added.
+            candidate = f"<{value.strip('<>')}>"
+            if MSG_ID.fullmatch(candidate) and len(candidate) <= MAX_MSG_ID_CHARS:
+                message_id = candidate
+    chain: list[str] = []
+    for header in ("references", "in-reply-to"):
+        if header in raw:
+            value = _file_value(" ".join(raw[header]), source, header.title())
+            chain = [i for i in MSG_ID.findall(value) if len(i) <= MAX_MSG_ID_CHARS]
+            if chain:
+                break
+    if message_id:
+        chain.append(message_id)
+    unique = list(dict.fromkeys(chain))
+    if len(unique) > _MAX_REFERENCES:
+        # Keep the thread's root and the most recent ids, as RFC 5322 3.6.4 readers expect.
+        unique = unique[:1] + unique[-(_MAX_REFERENCES - 1) :]
+    return message_id, (" ".join(unique) or None)
+
+
+def parse_rejection(
+    data: bytes,
+    source: str,
+    *,
+    automated_domains: Iterable[str] = (),
+    automated_local_parts: Iterable[str] = DEFAULT_AUTOMATED_LOCAL_PARTS,
+    automated_phrases: Iterable[str] = DEFAULT_AUTOMATED_PHRASES,
+) -> Rejection:
+    """Read a saved rejection email: whom to ask, the organisation, the time and the thread."""
+    from email import policy
+    from email.parser import BytesParser
+
+    msg = BytesParser(policy=policy.default).parsebytes(data)
+    raw = _raw_headers(msg)
+    if "from" not in raw and "date" not in raw:
+        raise BadInput(
+            f"{source}: not an email message (no From or Date header); "
+            "save the rejection from your mail client as .eml"
+        )
+    for header in ("from", "reply-to", "subject", "date", "auto-submitted"):
+        for value in raw.get(header, ()):
+            _file_value(value, source, header.title(), encoded=True)
+
+    if "from" not in raw:
+        raise BadInput(f"{source}: there is no From header; give the recipient with --to")
+    senders, from_problem = _candidates(msg, "From", source)
+    replies, _ = _candidates(msg, "Reply-To", source) if "reply-to" in raw else ([], None)
+    if not senders and not replies:
+        raise BadInput(
+            f"{source}: the From header has no usable address ({from_problem}); "
+            "give the recipient with --to"
+        )
+    received_at = _received_at(msg, raw, source)
+
+    local_parts = tuple(automated_local_parts)
+    sender = senders[0] if senders else replies[0]
+    # Someone who can answer: a no-reply mailbox is nobody to ask, so `to` stays None then.
+    to = next(
+        (
+            a
+            for a in (*replies, *senders)
+            if not _matches_local(a.email.rpartition("@")[0], local_parts)
+        ),
+        None,
+    )
+
+    subject_header = _parsed_header(msg, "Subject")
+    subject = _file_value(str(subject_header or ""), source, "Subject") if subject_header else ""
+    subject = " ".join(subject.split())
+    message_id, references = _thread_ids(raw, source)
+    body_text = _body_text(msg)
+    org = _guess_org(sender)
+
+    reason = ""
+    sender_local = sender.email.rpartition("@")[0]
+    listed = _domain_listed(sender.domain, automated_domains)
+    auto_submitted = " ".join(raw.get("auto-submitted", [""])).strip().lower()
+    if _matches_local(sender_local, local_parts):
+        reason = f"the sender is a no-reply address ({sender.email})"
+    elif listed:
+        reason = f"the sender's domain is listed as automated ({listed})"
+    elif auto_submitted and not auto_submitted.startswith("no"):
+        reason = f"the message is marked Auto-Submitted: {auto_submitted}"
+    else:
+        haystack = _normalise_phrase_text(f"{subject}\n{body_text}")
+        for phrase in automated_phrases:
+            if phrase and _normalise_phrase_text(phrase) in haystack:
+                reason = f"the message says '{phrase}'"
+                break
+
+    return Rejection(
+        source=source,
+        to=to,
+        org=org,
+        received_at=received_at,
+        subject=subject,
+        reply_subject=_reply_subject(subject),
+        role=_guess_role(subject, org),
+        message_id=message_id,
+        references=references,
+        automated=bool(reason),
+        automated_reason=reason,
+        body_text=body_text,
+    )

@@ -1,0 +1,135 @@
+"""Text for the terminal: local times, records, tone findings, and the outbox table."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from draft_feedback.workflow import Record
+
+HINTS = {
+    "interrupted": "check your Sent folder; `draft-feedback retry {id}` if it did not go",
+    "failed": "fix the cause shown by `show {id}`, then `draft-feedback retry {id}`",
+    "draft": "`draft-feedback schedule {id}`",
+}
+
+
+def when(t: datetime | None, tz: tzinfo) -> str:
+    """Return a time as 'Mon 2026-11-30 09:00 CET' in tz, or '-' when there is none."""
+    if t is None:
+        return "-"
+    return t.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def has_errors(record: Record) -> bool:
+    """True if the tone check found wording that blocks scheduling."""
+    return any(f.get("severity") == "error" for f in record.findings)
+
+
+def format_findings(findings: list[dict[str, Any]]) -> str:
+    """Return the tone findings, one block each, or the line saying there are none."""
+    if not findings:
+        return "Tone check: no findings."
+    lines = [f"Tone check: {len(findings)} finding(s)"]
+    for f in findings:
+        where = "subject" if f["line"] == 0 else f"line {f['line']}, column {f['column']}"
+        lines.append(f"  {f['severity']}: {where} [{f['rule']}] \"{f['excerpt']}\"")
+        lines.append(f"    {f['message']}")
+        if f.get("suggestion"):
+            lines.append(f"    Try: {f['suggestion']}")
+    return "\n".join(lines)
+
+
+def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
+    """Return one request as the user reads it; full adds the reflection and the reply."""
+    lines = [f"Request {record.id} ({record.status}, {record.scenario}, {record.tone})", ""]
+    lines.append(f"To:      {record.to}")
+    lines.append(f"Subject: {record.subject}")
+    lines += ["", record.body.rstrip("\n"), ""]
+    lines.append(format_findings(list(record.findings)))
+    lines.append(f"Rejected:      {when(record.rejected_at, tz)}")
+    lines.append(f"Earliest send: {when(record.earliest_send_at, tz)}")
+    if record.send_at is not None:
+        lines.append(f"Send at:       {when(record.send_at, tz)}")
+    if record.sent_at is not None:
+        lines.append(f"Sent:          {when(record.sent_at, tz)}")
+    if record.last_error:
+        lines.append(f"Last error:    {record.last_error} (attempts: {record.attempts})")
+    if full:
+        if record.reflection:
+            lines += ["", "Your reflection (private, never sent):"]
+            for key, answer in record.reflection.items():
+                lines.append(f"  {key}: {answer}")
+        if record.reply:
+            lines += ["", f"Reply (recorded {when(record.replied_at, tz)}):", record.reply]
+    return "\n".join(lines)
+
+
+def next_step(record: Record, placeholder: str) -> str:
+    """Return the hint for what to do next with a request (empty when nothing is left)."""
+    rid = record.id
+    if record.status == "draft":
+        if has_errors(record):
+            return f"Next: change the flagged wording with `draft-feedback edit {rid}`."
+        if placeholder in record.body:
+            return (f"Next: sign it. `draft-feedback config init` writes a config; set your "
+                    f"sender name and address there, then replace {placeholder} with "
+                    f"`draft-feedback edit {rid}` and queue it with `draft-feedback schedule "
+                    f"{rid}`.")
+        return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
+                f"`draft-feedback edit {rid}` changes it.")
+    if record.status == "scheduled":
+        return ("Next: `draft-feedback send-due` (from cron) or `draft-feedback worker` sends it "
+                "when its time comes.")
+    return ""
+
+
+def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None = None) -> str:
+    """Return the outbox table, columns aligned by display width, then what needs doing."""
+    if not records:
+        return "The outbox is empty. `draft-feedback new --help` shows how to draft a request."
+    rows = [("ID", "STATUS", "SEND TIME", "TO", "ORG", "SUBJECT")]
+    for r in records:
+        # A request backing off after a failed try goes at its next try, not its first time.
+        retry_later = r.status == "scheduled" and r.next_try_at is not None and (
+            r.send_at is None or r.next_try_at > r.send_at)
+        at = r.sent_at or (r.next_try_at if retry_later else r.send_at)
+        rows.append((str(r.id), r.status, when(at, tz) if at else "-",
+                     clip(r.to, 36), clip(r.org or "-", 20), clip(r.subject, 50)))
+    widths = [max(cells(row[i]) for row in rows) for i in range(5)]
+    out = ["  ".join(cell + " " * (widths[i] - cells(cell)) if i < 5 else cell
+                     for i, cell in enumerate(row))
+           for row in rows]
+    attention = [*(older or []), *((r.id, r.status) for r in records
+                                    if r.status in ("interrupted", "failed"))]
+    hints = [f"  {i}: {HINTS[s].format(id=i)}" for i, s in attention]
+    if hints:
+        out += ["", "To do:"] + hints
+    return "\n".join(line.rstrip() for line in out)
+
+
+def clip(text: str, columns: int) -> str:
+    """Cut text to at most columns terminal cells, marking the cut with '…'."""
+    if cells(text) <= columns:
+        return text
+    # A wide character (CJK, most emoji) takes two cells: cut by cells, not by characters.
+    cut: list[str] = []
+    used = 0
+    for ch in text:
+        used += cells(ch)
+        if used > columns - 1:
+            break
+        cut.append(ch)
+    return "".join(cut) + "…"
+
+
+def cells(text: str) -> int:
+    """Return the number of terminal cells text takes (wide characters take two)."""
+    if text.isascii() and text.isprintable():
+        return len(text)  # the common case: a cell a character, without loading wcwidth
+    from wcwidth import wcswidth  # imported here: its import costs some 60 ms
+
+    n = wcswidth(text)
+    # -1 means a character with no defined width (a control character); count it as one.
+    return n if n >= 0 else len(text)
