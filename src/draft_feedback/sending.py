@@ -188,12 +188,12 @@ def _close(client: Any, seconds: float) -> None:
 def build_eml(record: Record, config: Config, date: datetime) -> bytes:
     """Return the exact bytes of a request's message, dated `date`."""
     from draft_feedback.addresses import Address
-    from draft_feedback.message import build_message, message_bytes
+    from draft_feedback.message import wire_bytes
 
     if config.sender is None:
         raise Failure(f"{config.source}: no sender configured; add sender: {{name: ..., "
                       "email: ...}} (see `draft-feedback config init`)")
-    msg = build_message(
+    return wire_bytes(
         sender=config.sender.address,
         to=Address(record.to_name, record.to_addr),
         subject=record.subject,
@@ -203,7 +203,6 @@ def build_eml(record: Record, config: Config, date: datetime) -> bytes:
         in_reply_to=record.in_reply_to,
         references=record.references,
     )
-    return message_bytes(msg)
 
 
 def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
