@@ -123,7 +123,8 @@ def open_connection(config: Config, password: str | None) -> Any:
     user = config.smtp_user or ""
     # smtplib's own TLS context checks no certificate, so anyone between here and the server
     # could read the password; the default context verifies the chain and the host name.
-    context = ssl.create_default_context()
+    # Building it loads the system's CA certificates: not for a plain connection (security: none).
+    context = ssl.create_default_context() if smtp.security != "none" else None
     tls: dict[str, Any] = {"context": context} if smtp.security == "ssl" else {}
     starttls: bool | dict[str, Any] = smtp.security == "starttls"
     if starttls and smtp.oauth2_file is None:  # yagmail's OAuth2 path takes only True
