@@ -302,8 +302,9 @@ def test_edit_refuses_a_header_injection(run: Run, config_file: Path, tmp_path: 
 
 def test_areas_lists_ids_labels_and_questions(run: Run) -> None:
     out = run("areas", "--scenario", "submission", ok=True).stdout
-    assert "submission-opening" in out
-    assert "Whether the opening chapters hold a reader" in out
+    # The old scenario name shows the manuscript areas that replaced it.
+    assert "manuscript-opening" in out
+    assert "Where the opening lost you" in out
     assert run("areas", "--scenario", "nope").exit_code == 2
 
 
@@ -360,11 +361,12 @@ def test_templates_list_show_copy(run: Run, tmp_path: Path) -> None:
 def test_config_init_check_path(run: Run, tmp_path: Path) -> None:
     target = tmp_path / "config.yaml"
     assert "no config file" in run("config", "check", ok=True).stdout
-    run("config", "init", ok=True)
+    me = ("--name", "Ana López", "--email", "ana@example.org")
+    run("config", "init", *me, ok=True)
     assert "sender:" in target.read_text()
-    refused = run("config", "init")
+    refused = run("config", "init", *me)
     assert refused.exit_code == 2 and "already exists" in refused.stderr
-    run("config", "init", "--force", ok=True)
+    run("config", "init", *me, "--force", ok=True)
     assert "OK" in run("config", "check", ok=True).stdout
     path = run("config", "path", ok=True).stdout
     assert str(target) in path and "outbox.sqlite3" in path

@@ -43,7 +43,8 @@ def test_example_config_is_valid_and_complete() -> None:
     for key in ("sender:", "timezone:", "cooling_off:", "send_window:", "smtp:", "defaults:",
                 "templates_dir:", "focus_areas:", "scenarios:", "tone:", "oauth2_file:",
                 "max_questions:", "signature:", "security:", "login:", "timeout:",
-                "cooling_off_hours:", "thank_you_only:", "disable:", "rules:"):
+                "cooling_off_hours:", "thank_you_only:", "disable:", "rules:", "holidays:",
+                "imap:", "mailbox:", "follow_up:", "after_days:"):
         assert key in example_config(), key
 
 
@@ -100,7 +101,39 @@ def test_smtp_user_defaults_to_sender() -> None:
 
 def test_port_follows_security() -> None:
     assert parse("smtp: {security: ssl}\n").smtp.port == 465
-    assert parse("smtp: {security: none}\n").smtp.port == 25
+    assert parse("smtp: {security: none, login: false}\n").smtp.port == 25
+
+
+@pytest.mark.parametrize("host", ["smtp.example.com", "10.0.0.5", "2001:db8::1",
+                                  "localhost.example.com", "127.0.0.1.example.com"])
+def test_a_password_in_clear_to_another_machine_is_refused(host: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        parse(f"smtp:\n  host: {host}\n  security: none\n  login: true\n")
+    assert str(caught.value).startswith(
+        f"/cfg/config.yaml:3: smtp.security: none with smtp.login true would send your "
+        f"password to {host} unencrypted; use ssl (port 465) or starttls (port 587)")
+
+
+@pytest.mark.parametrize(("host", "login"), [
+    ("localhost", "true"), ("127.0.0.1", "true"), ("127.1.2.3", "true"), ("::1", "true"),
+    ("[::1]", "true"), ("smtp.example.com", "false"), ("10.0.0.5", "false")])
+def test_no_tls_is_allowed_on_this_machine_or_without_a_login(host: str, login: str) -> None:
+    config = parse(f"smtp:\n  host: \"{host}\"\n  security: none\n  login: {login}\n")
+    assert (config.smtp.host, config.smtp.security) == (host, "none")
+
+
+def test_config_check_says_why_a_clear_text_login_is_refused(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from draft_feedback.cli import cli
+
+    path = tmp_path / "config.yaml"
+    path.write_text("smtp:\n  host: mail.example.net\n  port: 25\n  security: none\n")
+    result = CliRunner().invoke(cli, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path}:4: smtp.security: none with smtp.login "
+                                    "true would send your password to mail.example.net "
+                                    "unencrypted")
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
+# The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
+PROVIDER_IDS = ("gmail", "outlook", "fastmail", "icloud", "proton-bridge", "relay")
 
 
 def utcnow() -> datetime:
@@ -143,8 +146,9 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("-s", "--scenario", metavar="NAME",
-              help="interview, application, promotion, submission, mentor, or one from your "
-                   "config (default: defaults.scenario).")
+              help="interview, application, promotion, manuscript, pitch, grant, "
+                   "journal-article, admissions, mentor, or one from your config (default: "
+                   "defaults.scenario).")
 @click.option("--to", "to", metavar='"NAME <ADDR>"', help="The person to ask.")
 @click.option("--org", metavar="TEXT", help="Organisation: company, publisher, label, agency.")
 @click.option("--role", metavar="TEXT", help="The position, promotion, manuscript or pitch.")
@@ -159,12 +163,18 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
               help="Something specific you appreciated about the process.")
 @click.option("--future/--no-future", default=True,
               help="Ask to be kept in mind for future opportunities (default on).")
+@click.option("--context", metavar="TEXT",
+              help="Mentor: a line on what happened or the feedback received so far.")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: defaults.tone).")
 @click.option("--from-eml", "from_eml", metavar="FILE",
               help="Prefill from the saved rejection email (- for standard input).")
 @click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
+@click.option("--again", is_flag=True,
+              help="Confirm a request to someone who already has one (draft, queued or sent).")
+@click.option("--follow-up/--no-follow-up", "follow_up", default=None,
+              help="One gentle follow-up if no reply comes (default: follow_up.after_days).")
 @click.option("--thank-you-only", is_flag=True,
               help="A short thank-you with no questions (automated or form rejections).")
 @click.option("--guided", is_flag=True,
@@ -177,7 +187,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         questions: tuple[str, ...] = (), highlight: str | None = None, future: bool = True,
         tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
         at: str | None = None, thank_you_only: bool = False, guided: bool = False,
-        edit_first: bool = False, as_json: bool = False) -> None:
+        edit_first: bool = False, as_json: bool = False, again: bool = False,
+        follow_up: bool | None = None, context: str | None = None) -> None:
     """Draft a feedback request from the details of a rejection.
 
     The draft is saved in the outbox; --schedule or --at queue it for sending after the
@@ -188,14 +199,17 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
       draft-feedback new --to "Priya Shah <priya@example.com>" --org Acme \\
           --role "Data Analyst" --rejected 2026-11-27T16:00 \\
           --ask interview-system-design --highlight "the pairing exercise"
-      draft-feedback new -s submission --from-eml rejection.eml --schedule
+      draft-feedback new -s manuscript --from-eml rejection.eml --schedule
+      draft-feedback new -s mentor --to "Maria <maria@example.com>" --org Acme \\
+          --context "They wanted more experience with experiments"
     """
     from draft_feedback.workflow import NewOptions
 
     options = NewOptions(
         scenario=scenario, to=to, org=org, role=role, rejected=rejected, areas=areas,
         questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
-        schedule=schedule, at=at, thank_you_only=thank_you_only)
+        schedule=schedule, at=at, thank_you_only=thank_you_only, again=again,
+        follow_up=follow_up, context=context)
     if guided:
         from draft_feedback.guided import run as run_guided
 
@@ -220,11 +234,14 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
 
 def _create(app: App, options: Any, edit_first: bool) -> Record:
     """Validate, render, optionally edit, check and store one request."""
-    from draft_feedback.workflow import new_request, prepare
+    from draft_feedback.workflow import asked_before, new_request, prepare
 
     now = utcnow()
     prepared = prepare(options, app.config, app.catalog, now)
     _warn_automated(prepared)
+    note = asked_before(prepared, options, app.outbox, _interactive())
+    if note:
+        click.echo(note, err=True)
     return new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                        schedule=options.schedule, at=prepared.at, catalog=app.catalog,
                        revise=_revise if edit_first else None)
@@ -252,7 +269,7 @@ def areas(app: App, scenario: str | None) -> None:
 
     \b
     Example:
-      draft-feedback areas --scenario submission
+      draft-feedback areas --scenario manuscript
     """
     catalog = app.catalog
     chosen = catalog.scenario(scenario or app.config.defaults.scenario)
@@ -390,7 +407,8 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
     from draft_feedback.workflow import parse_at, schedule_request
 
     when = parse_at(at, app.config, utcnow())
-    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when)
+    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when,
+                              notify=lambda note: click.echo(note, err=as_json))
     if as_json:
         _print_json(record.to_json())
     else:
@@ -485,9 +503,14 @@ def _print_report(report: Any, app: App) -> None:
         click.echo(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
                    "to send.")
         return
+    for note in report.notes:
+        click.echo(note)
     for o in report.outcomes:
         if o.status == "sent":
             click.echo(f"request {o.id}: sent")
+        elif o.status == "held":
+            click.echo(f"request {o.id}: held ({o.detail}); `draft-feedback schedule {o.id}` "
+                       "sends it anyway")
         elif o.status == "scheduled":
             click.echo(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
                        "again later", err=True)
@@ -596,20 +619,66 @@ def config_group() -> None:
 
 
 @config_group.command("init", context_settings=CONTEXT_SETTINGS)
+@click.option("--name", metavar="NAME", help="Your name, as your emails are signed.")
+@click.option("--email", metavar="ADDR", help="Your address, the one the requests come from.")
+@click.option("--timezone", metavar="TZ", help="Your IANA timezone (default: this machine's).")
+@click.option("--provider", type=click.Choice(list(PROVIDER_IDS)),
+              help="Fill in the mail settings of this provider.")
 @click.option("--force", is_flag=True, help="Replace an existing config file.")
 @pass_app
-def config_init(app: App, force: bool) -> None:
-    """Write the commented example config (never over an existing file without --force).
+def config_init(app: App, name: str | None, email: str | None, timezone: str | None,
+                provider: str | None, force: bool) -> None:
+    """Write a config with your name, address, timezone and mail provider.
+
+    On a terminal it asks for what the options do not give; every other key is written
+    commented out. Providers: gmail, outlook, fastmail, icloud, proton-bridge, relay.
 
     \b
     Example:
       draft-feedback config init
+      draft-feedback config init --name "Ana López" --email ana@fastmail.com \\
+          --timezone Europe/Madrid --provider fastmail
     """
+    from draft_feedback.config import config_path, local_timezone_name
+    from draft_feedback.guided import _checked as checked
+    from draft_feedback.presets import PROVIDERS, check_identity, guess_provider
     from draft_feedback.workflow import write_config
 
-    target = write_config(app.config_option, force)
-    click.echo(f"Wrote {target}. Set sender, timezone and smtp, then run "
-               "`draft-feedback config check`.")
+    target = config_path(app.config_option)
+    if target.exists() and not force:
+        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
+    if not _interactive() and (name is None or email is None):
+        missing = " and ".join(o for o, v in (("--name", name), ("--email", email)) if v is None)
+        raise BadInput(f"{missing}: config init writes your own name and address, and there is "
+                       'no terminal to ask on; give --name "Your Name" --email you@example.com '
+                       "(and --timezone, --provider)")
+    zone = timezone or local_timezone_name()
+    if _interactive():
+        name = name or click.prompt("Your name, as your emails are signed", value_proc=checked(
+            lambda text: check_identity(text, "x@example.com", "UTC")))
+        email = email or click.prompt("Your email address", value_proc=checked(
+            lambda text: check_identity("x", text, "UTC")))
+        if timezone is None:
+            zone = click.prompt("Your timezone", default=zone, value_proc=checked(
+                lambda text: check_identity("x", "x@example.com", text.strip())))
+        if provider is None:
+            click.echo("Mail provider: " + "; ".join(
+                f"{p.id} ({p.label})" for p in PROVIDERS.values()) + "; skip (set smtp later)")
+            provider = click.prompt("Provider", type=click.Choice([*PROVIDER_IDS, "skip"]),
+                                    default=guess_provider(email or "") or "skip")
+            provider = None if provider == "skip" else provider
+    assert name is not None and email is not None
+    name, email, zone = check_identity(name, email, zone.strip())
+    written = write_config(app.config_option, name, email, zone, provider, force)
+    chosen = PROVIDERS[provider] if provider else None
+    click.echo(f"Wrote {written}: sender {name} <{email}>, timezone {zone}"
+               + (f", {chosen.label} ({chosen.host}:{chosen.port}, {chosen.security})."
+                  if chosen else "; no mail provider yet (set smtp there before sending)."))
+    if chosen is not None and chosen.login:
+        click.echo(f"{chosen.note}\nNext: `draft-feedback login` stores the password; "
+                   "`draft-feedback config check` validates the file.")
+    else:
+        click.echo("Next: `draft-feedback config check` validates the file.")
 
 
 @config_group.command("check", context_settings=CONTEXT_SETTINGS)
@@ -655,8 +724,12 @@ def config_path_cmd(app: App) -> None:
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--imap", is_flag=True, help="The IMAP password, when it differs from SMTP's.")
+@click.option("--allow-insecure-keyring", is_flag=True,
+              help="Store it even in a plain-text or file keyring backend.")
 @pass_app
-def login(app: App, user: str | None, password_stdin: bool) -> None:
+def login(app: App, user: str | None, password_stdin: bool, imap: bool = False,
+          allow_insecure_keyring: bool = False) -> None:
     """Keep the SMTP password in the system keyring.
 
     For Gmail, use an app password (Google Account > Security > App passwords).
@@ -668,22 +741,25 @@ def login(app: App, user: str | None, password_stdin: bool) -> None:
     """
     from draft_feedback.workflow import smtp_user, store_password
 
-    name = smtp_user(app.config, user)
+    name = smtp_user(app.config, user, imap=imap)
+    kind = "IMAP" if imap else "SMTP"
     if password_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
     else:
-        secret = click.prompt(f"SMTP password for {name}", hide_input=True, default="",
+        secret = click.prompt(f"{kind} password for {name}", hide_input=True, default="",
                               show_default=False)
     if not secret:
         raise BadInput("the password is empty; nothing was stored")
-    store_password(name, secret)
-    click.echo(f"Password for {name} stored in the system keyring (service draft-feedback).")
+    where = store_password(name, secret, allow_insecure_keyring, imap=imap)
+    service = "draft-feedback-imap" if imap else "draft-feedback"
+    click.echo(f"{kind} password for {name} stored in {where}, service {service}.")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
+@click.option("--imap", is_flag=True, help="Remove the IMAP password instead.")
 @pass_app
-def logout(app: App, user: str | None) -> None:
+def logout(app: App, user: str | None, imap: bool = False) -> None:
     """Remove the SMTP password from the system keyring.
 
     \b
@@ -692,9 +768,10 @@ def logout(app: App, user: str | None) -> None:
     """
     from draft_feedback.workflow import delete_password, smtp_user
 
-    name = smtp_user(app.config, user)
-    if delete_password(name):
-        click.echo(f"Password for {name} removed from the system keyring.")
+    name = smtp_user(app.config, user, imap=imap)
+    if delete_password(name, imap=imap):
+        click.echo(f"{'IMAP' if imap else 'SMTP'} password for {name} removed from the system "
+                   "keyring.")
     else:
         click.echo(f"No password for {name} was stored.")
 
@@ -766,12 +843,15 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        click.echo("Aborted; nothing was stored.", err=True)
-        return EXIT_FAILURE
+    except click.Abort as exc:
+        # Ctrl-C (or the end of input) at a prompt; 130 is the shell's code for SIGINT.
+        note = getattr(exc, "note", None)
+        click.echo(f"\nInterrupted. {note}" if note else "\nAborted; nothing was stored.",
+                   err=True)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except SystemExit as exc:
@@ -783,3 +863,148 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     return 0
 
 
+
+
+# --- after the request: sync, thank, reflect, review -------------------------------------------
+
+
+@cli.command("sync", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@pass_app
+def sync_cmd(app: App, as_json: bool) -> None:
+    """Read the mailbox (read-only): record replies, hold requests whose recipient wrote first.
+
+    Nothing in the mailbox is marked read, moved or deleted.
+
+    \b
+    Example:
+      draft-feedback sync
+    """
+    from draft_feedback.workflow import sync_mailbox
+
+    report = sync_mailbox(app.outbox, app.config, utcnow())
+    if as_json:
+        _print_json(report.to_json())
+        return
+    for event in report.events:
+        click.echo(f"request {event.request_id}: {event.action} ({event.detail})")
+    replied = sum(1 for e in report.events if e.action == "replied")
+    held = sum(1 for e in report.events if e.action == "held")
+    click.echo(f"{report.messages:,} message(s) read in {report.seconds:.2f} s: {replied} "
+               f"repl{'y' if replied == 1 else 'ies'} recorded, {held} held.")
+    for event in report.events:
+        if event.action == "replied":
+            click.echo(f"Next: `draft-feedback show {event.request_id}` to read it, "
+                       f"`draft-feedback thank {event.request_id}` to say thank you.")
+            break
+    for event in report.events:
+        if event.action == "held":
+            click.echo(f"Held requests wait for you: `draft-feedback schedule "
+                       f"{event.request_id}` sends one anyway, `draft-feedback cancel "
+                       f"{event.request_id}` ends it.")
+            break
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@click.option("--schedule", is_flag=True, help="Queue at the next opening of the send window.")
+@click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (ISO 8601).")
+@click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
+              help="Register of the wording (default: the request's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_app
+def thank(app: App, request_id: int, schedule: bool, at: str | None, tone: str | None,
+          as_json: bool) -> None:
+    """Draft a short thank-you to the reply of request ID, threaded under their answer.
+
+    No cooling-off: they gave their time, so it may go within the day.
+
+    \b
+    Example:
+      draft-feedback thank 7 --schedule
+    """
+    from draft_feedback.workflow import parse_at, thank_reply
+
+    when = parse_at(at, app.config, utcnow())
+    record = thank_reply(request_id, app.outbox, app.config, utcnow(), schedule=schedule,
+                         at=when, tone=tone)
+    if as_json:
+        _print_json(record.to_json())
+        return
+    click.echo(_render_record(record, app))
+    click.echo(_next_step(record))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@pass_app
+def reflect(app: App, request_id: int) -> None:
+    """Note, privately, what in a reply resonates, what does not, and one next step.
+
+    Stored with the request and never sent.
+
+    \b
+    Example:
+      draft-feedback reflect 7
+    """
+    from draft_feedback.workflow import REFLECT_QUESTIONS, reflect_on_reply
+
+    record = app.outbox.get(request_id)
+    if record.status != "replied":
+        reflect_on_reply(request_id, {}, app.outbox, utcnow())  # raises the clear error
+    if record.reply:
+        click.echo(record.reply.rstrip("\n"))
+        click.echo("")
+    answers = {}
+    for key, question in REFLECT_QUESTIONS:
+        answers[key] = click.prompt(question, default="", show_default=False)
+    record = reflect_on_reply(request_id, answers, app.outbox, utcnow())
+    click.echo(f"Kept with request {record.id}, for you only; `draft-feedback review` gathers "
+               "your next steps.")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@pass_app
+def review(app: App, as_json: bool) -> None:
+    """The journey so far: requests, replies, what you asked, what came back, next steps.
+
+    \b
+    Example:
+      draft-feedback review
+    """
+    from draft_feedback.workflow import review_journey
+
+    summary = review_journey(app.outbox, app.catalog, app.config, utcnow())
+    if as_json:
+        _print_json(summary.to_json())
+        return
+    click.echo(_review_page(summary))
+
+
+def _review_page(summary: Any) -> str:
+    lines = ["Your feedback journey", "=====================", ""]
+    if not summary.by_status:
+        return "\n".join(lines + ["No requests yet. `draft-feedback new --help` shows how to "
+                                  "start."])
+    counts = ", ".join(f"{n} {s}" for s, n in summary.by_status.items())
+    lines.append(f"Requests:   {sum(summary.by_status.values())} ({counts})")
+    if summary.sent:
+        rate = f"{summary.reply_rate:.0%}" if summary.reply_rate is not None else "-"
+        lines.append(f"Replies:    {summary.replied} of {summary.sent} sent ({rate})")
+    if summary.median_reply_days is not None:
+        lines.append(f"Median time to a reply: {summary.median_reply_days:g} days")
+    if summary.areas:
+        lines += ["", "What you asked about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.areas]
+    if summary.themes:
+        lines += ["", "What the replies talk about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.themes]
+    if summary.next_steps:
+        lines += ["", "Your next steps:"]
+        lines += [f"  [{i}] {step}" for i, step in summary.next_steps]
+    if summary.waiting:
+        lines += ["", "Still waiting:"]
+        lines += [f"  {i:>3} {status:<11} {detail}" for i, status, detail in summary.waiting]
+    lines += ["", "Some feedback will resonate and some won't; both are fine. Keep what helps."]
+    return "\n".join(lines)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from draft_feedback.catalog import THANK_YOU_TEMPLATE, Catalog, Scenario
+from draft_feedback import wording
+from draft_feedback.catalog import THANK_YOU_TEMPLATE, Catalog, Scenario, builtin_catalog_data
 from draft_feedback.config import Config
 from draft_feedback.deadline import deadline
 from draft_feedback.errors import BadInput
@@ -25,8 +26,7 @@ if TYPE_CHECKING:
 MAX_OUTPUT_CHARS = 100_000
 MAX_RENDER_SECONDS = 5.0
 SIGNATURE_PLACEHOLDER = "[Your name]"
-_TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx.", "prof", "prof.",
-           "professor", "sir", "dame"}
+_COUNTS = {1: "A quick question", 2: "Two quick questions", 3: "Three quick questions"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class DraftInput:
     tone: str = "warm"
     thank_you_only: bool = False
     subject: str | None = None
+    context: str = ""  # mentor: a line on what happened or the feedback received so far
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,18 @@ def choose_questions(inp: DraftInput, catalog: Catalog, max_questions: int) -> t
     if inp.thank_you_only or scenario.thank_you_only:
         return ()
     areas = [catalog.area(a, scenario.id) for a in inp.areas]
-    own = [_as_question(q) for q in inp.questions if q.strip()]
-    total = len(areas) + len(own)
+    typed = [q for q in inp.questions if q.strip()]
+    total = len(areas) + len(typed)
     if total > max_questions:
         raise BadInput(
             f"--ask/--question: {total} questions chosen, at most {max_questions} "
             "(defaults.max_questions); keep the one to three that matter most"
         )
+    own = [_as_question(q) for q in typed]
     if total == 0:
-        areas = [catalog.area(a, scenario.id) for a in scenario.default_areas][:max_questions]
+        # A brief request asks one question unless the user chose more.
+        limit = 1 if inp.tone == "brief" else max_questions
+        areas = [catalog.area(a, scenario.id) for a in scenario.default_areas][:limit]
     seen: list[str] = []
     for q in [a.question for a in areas] + own:
         if q not in seen:
@@ -79,24 +83,16 @@ def choose_questions(inp: DraftInput, catalog: Catalog, max_questions: int) -> t
 
 
 def _as_question(text: str) -> str:
-    text = " ".join(text.split())
-    text = text.rstrip(" .!;,:")
-    if not text.endswith("?"):
-        text += "?"
-    return text[:1].upper() + text[1:]
+    try:
+        return wording.as_question(text)
+    except wording.NotAQuestion:
+        raise BadInput(f"--question: {' '.join(text.split())!r} is not a question; write it as "
+                       "one, such as 'What would make my portfolio stronger?'") from None
 
 
 def first_name(name: str) -> str:
     """Guess the given name to greet someone by: 'Dr. Priya Shah' -> 'Priya', 'Shah, Priya'."""
-    name = " ".join(name.replace('"', " ").split())
-    if "," in name:
-        last, _, rest = name.partition(",")
-        name = rest.strip() or last.strip()
-    words = [w for w in name.split() if w.lower() not in _TITLES]
-    if not words:
-        return ""
-    word = words[0]
-    return word if any(c.isalpha() for c in word) and "@" not in word else ""
+    return wording.first_name(name)
 
 
 def signature_for(config: Config) -> str:
@@ -107,6 +103,29 @@ def signature_for(config: Config) -> str:
         if config.sender.name:
             return config.sender.name
     return SIGNATURE_PLACEHOLDER
+
+
+def sign(body: str, config: Config) -> str | None:
+    """Put the sender's signature where a draft saved before there was one says [Your name].
+
+    The sign-off above it is kept or dropped as the templates' closing macro decides, so the
+    result reads as if the draft had been written with the sender configured. None when the
+    body has no placeholder line or there is still no sender.
+    """
+    signature = signature_for(config)
+    if signature == SIGNATURE_PLACEHOLDER:
+        return None
+    lines = body.split("\n")
+    if SIGNATURE_PLACEHOLDER not in (line.strip() for line in lines):
+        return None
+    at = max(i for i, line in enumerate(lines) if line.strip() == SIGNATURE_PLACEHOLDER)
+    signoff = lines[at - 1].strip() if at > 0 and lines[at - 1].rstrip().endswith(",") else ""
+    closing = render_string(
+        environment(config),
+        '{% import "_macros.txt.j2" as m %}{{ m.closing(signoff, signature) }}',
+        {"signoff": signoff or "", "signature": signature}, "_macros.txt.j2")
+    start = at - 1 if signoff else at
+    return "\n".join([*lines[:start], *closing.strip("\n").split("\n"), *lines[at + 1:]])
 
 
 def context(inp: DraftInput, scenario: Scenario, questions: tuple[str, ...],
@@ -126,6 +145,10 @@ def context(inp: DraftInput, scenario: Scenario, questions: tuple[str, ...],
         "highlight": inp.highlight.strip().rstrip(" .!;,:"),
         "sender_name": config.sender.name if config.sender else "",
         "signature": signature_for(config),
+        "context": " ".join(inp.context.split()),
+        "subject_lead": (_COUNTS.get(len(questions), "A few quick questions") + " about"
+                         if questions else "With thanks:"),
+        "language": config.language,
     }
 
 
@@ -164,23 +187,68 @@ def template_dirs(config: Config) -> list[Path]:
 
 def environment(config: Config) -> Environment:
     """Return the sandboxed, strict, plain-text Jinja environment for the config's folders."""
-    return _environment(tuple(str(d) for d in template_dirs(config)))
+    return _environment(tuple(str(d) for d in template_dirs(config)), config.language)
 
 
 @functools.lru_cache(maxsize=8)
-def _environment(folders: tuple[str, ...]) -> Environment:
-    # One environment per set of folders, so compiled templates are reused across drafts
-    # (Jinja still reloads a template whose file changed).
-    from jinja2 import FileSystemLoader, StrictUndefined
+def _environment(folders: tuple[str, ...], language: str = "en-GB") -> Environment:
+    # One environment per set of folders and language, so compiled templates are reused
+    # across drafts (Jinja still reloads a template whose file changed).
+    from jinja2 import StrictUndefined
 
     sandbox = _sandbox_class()
-    return sandbox(
-        loader=FileSystemLoader(list(folders)),
+    env = sandbox(
+        loader=_loader_class()(list(folders), language),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         bytecode_cache=_bytecode_cache(),
     )
+    env.filters.update(FILTERS)
+    data = builtin_catalog_data()
+    teams = {sid: wording.respell(s.get("team", ""), language)
+             for sid, s in data["scenarios"].items()}
+    aliases = (data.get("aliases") or {}).get("scenarios") or {}
+    teams.update({old: teams.get(new, "") for old, new in aliases.items()})
+    env.globals.update(
+        greet=wording.greeting,
+        teams=teams,
+        personal_scenarios=[sid for sid, s in data["scenarios"].items() if s.get("personal")],
+        language=language,
+    )
+    return env
+
+
+# The filters the templates use to make typed slots grammatical (see wording.py).
+FILTERS: dict[str, Any] = {
+    "the": wording.the,
+    "work": wording.work,
+    "inner": wording.inner,
+    "owner": wording.owner,
+    "promotion": wording.promotion,
+    "highlight": wording.highlight_sentence,
+    "sentence": wording.sentence,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _loader_class() -> Any:
+    """Build the loader that writes the built-in templates in the configured spelling."""
+    from jinja2 import FileSystemLoader
+
+    class Loader(FileSystemLoader):
+        def __init__(self, searchpath: list[str], language: str) -> None:
+            super().__init__(searchpath)
+            self.language = language
+
+        def get_source(self, environment: Any, template: str) -> Any:
+            source, filename, uptodate = super().get_source(environment, template)
+            if Path(filename).parent == builtin_dir():
+                # Built-in text only: a user's own templates keep their own spelling.
+                source = wording.respell(source, self.language)
+            return source, filename, uptodate
+
+    return Loader
 
 
 def _bytecode_cache() -> Any:

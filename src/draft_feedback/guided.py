@@ -41,11 +41,8 @@ def run(app: App, options: NewOptions) -> Record:
         check_address,
         check_detail,
         check_rejected,
-        has_errors,
         new_request,
         prepare,
-        schedule_request,
-        send_time,
     )
 
     catalog = app.catalog
@@ -123,6 +120,34 @@ def run(app: App, options: NewOptions) -> Record:
     prepared = prepare(chosen, app.config, catalog, now)
     record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                          catalog=catalog)
+    try:
+        return _review(app, record)
+    except (click.Abort, KeyboardInterrupt):
+        # Stored already: say where it stands, not "nothing was stored".
+        raise StoppedAfterSave(app.outbox.get(record.id), app.config.timezone) from None
+
+
+class StoppedAfterSave(click.Abort):
+    """Ctrl-C after the request was stored: what there is, and the next step."""
+
+    def __init__(self, record: Record, tz: Any) -> None:
+        super().__init__()
+        where = (f"queued for {terminal.when(record.send_at, tz)}"
+                 if record.status == "scheduled" else "saved as a draft")
+        self.note = f"Request {record.id} is {where}. " + terminal.next_step(
+            record, _placeholder())
+
+
+def _placeholder() -> str:
+    from draft_feedback.workflow import SIGNATURE_PLACEHOLDER
+
+    return SIGNATURE_PLACEHOLDER
+
+
+def _review(app: App, record: Record) -> Record:
+    """Show the stored request, offer to fix flagged wording, and offer to schedule it."""
+    from draft_feedback.workflow import has_errors, schedule_request, send_time
+
     tz = app.config.timezone
     click.echo("\n" + terminal.render_record(record, tz) + "\n")
     if has_errors(record.findings):

@@ -12,6 +12,8 @@ HINTS = {
     "interrupted": "check your Sent folder; `draft-feedback retry {id}` if it did not go",
     "failed": "fix the cause shown by `show {id}`, then `draft-feedback retry {id}`",
     "draft": "`draft-feedback schedule {id}`",
+    "held": ("the recipient wrote first; read it, then `draft-feedback schedule {id}` to send "
+             "anyway or `draft-feedback cancel {id}`"),
 }
 
 
@@ -56,6 +58,10 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
         lines.append(f"Sent:          {when(record.sent_at, tz)}")
     if record.last_error:
         lines.append(f"Last error:    {record.last_error} (attempts: {record.attempts})")
+    if record.held_reason:
+        lines.append(f"Held:          {record.held_reason}")
+    if record.parent_id is not None:
+        lines.append(f"A {record.kind} to request {record.parent_id}")
     if full:
         if record.reflection:
             lines += ["", "Your reflection (private, never sent):"]
@@ -63,6 +69,9 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
                 lines.append(f"  {key}: {answer}")
         if record.reply:
             lines += ["", f"Reply (recorded {when(record.replied_at, tz)}):", record.reply]
+        if record.takeaways:
+            lines += ["", "Your takeaways (private, never sent):"]
+            lines += [f"  {k}: {v}" for k, v in record.takeaways.items()]
     return "\n".join(lines)
 
 
@@ -73,10 +82,9 @@ def next_step(record: Record, placeholder: str) -> str:
         if has_errors(record):
             return f"Next: change the flagged wording with `draft-feedback edit {rid}`."
         if placeholder in record.body:
-            return (f"Next: sign it. `draft-feedback config init` writes a config; set your "
-                    f"sender name and address there, then replace {placeholder} with "
-                    f"`draft-feedback edit {rid}` and queue it with `draft-feedback schedule "
-                    f"{rid}`.")
+            return ("Next: `draft-feedback config init` writes a config with your name and "
+                    f"address; then `draft-feedback schedule {rid}` signs it (in place of "
+                    f"{placeholder}) and queues it.")
         return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
                 f"`draft-feedback edit {rid}` changes it.")
     if record.status == "scheduled":
@@ -102,8 +110,9 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
                      for i, cell in enumerate(row))
            for row in rows]
     attention = [*(older or []), *((r.id, r.status) for r in records
-                                    if r.status in ("interrupted", "failed"))]
+                                    if r.status in ("interrupted", "failed", "held"))]
     hints = [f"  {i}: {HINTS[s].format(id=i)}" for i, s in attention]
+    hints += [f"  {r.id}: {r.problem}" for r in records if r.problem]
     if hints:
         out += ["", "To do:"] + hints
     return "\n".join(line.rstrip() for line in out)
