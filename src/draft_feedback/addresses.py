@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -148,8 +149,43 @@ def _validator_reason(message: str) -> str:
     return reason
 
 
+# The ordinary address, all ASCII, that email-validator would accept as it is (with the domain
+# lower-cased): a dot-atom local part, and two or more letter-digit-hyphen labels ending in an
+# alphabetic top-level domain. Anything else, "--" in a label included (punycode and reserved
+# forms), goes to email-validator, which also words every refusal.
+# tests/test_address_fast_path.py holds this to email-validator's verdict on generated input.
+_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_PLAIN_ADDR = re.compile(
+    rf"(?P<local>[{_ATEXT}]{{1,64}}(?:\.[{_ATEXT}]+)*)"
+    r"@(?P<domain>(?:(?!-)(?![A-Za-z0-9-]*--)[A-Za-z0-9-]{1,63}(?<!-)\.)+[A-Za-z]{2,63})"
+)
+_PLAIN_NAME = re.compile(rf"[ {_ATEXT}]*")
+# email-validator's SPECIAL_USE_DOMAIN_NAMES: never globally deliverable.
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+
+
+def _plain_addr(addr: str) -> str | None:
+    """Return an ordinary ASCII address normalised as email-validator would, else None."""
+    match = _PLAIN_ADDR.fullmatch(addr)
+    if match is None or len(addr) > 254 or len(match["local"]) > 64:
+        return None
+    domain = match["domain"].lower()
+    if len(domain) > 253 or domain.rpartition(".")[2] in _SPECIAL_USE:
+        return None
+    return f"{match['local']}@{domain}"
+
+
+@functools.lru_cache(maxsize=1024)  # a run checks the same sender and recipients many times
 def check_addr(addr: str) -> tuple[str | None, str]:
     """Validate a bare addr-spec: (normalised address, "") or (None, the reason it is refused)."""
+    plain = _plain_addr(addr)
+    if plain is not None:
+        return plain, ""
+    return _validator_check(addr)
+
+
+def _validator_check(addr: str) -> tuple[str | None, str]:
+    """check_addr by email-validator alone."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -256,8 +292,6 @@ def _count_addresses(pieces: list[str]) -> int:
 
 def parse_address(text: str, option: str = "--to") -> Address:
     """Parse exactly one 'Name <addr>' or bare address, validated as email-validator would."""
-    from email.utils import getaddresses
-
     value = check_header_value(text, option)
     if not value:
         raise BadInput(f"{option}: an address is required; write it as {ADDRESS_EXAMPLE}")
@@ -289,9 +323,14 @@ def parse_address(text: str, option: str = "--to") -> Address:
     email = _validate_addr(addr, option)
     # getaddresses is the second opinion: on Python 3.11.7 it has no strict mode, so it is used
     # only to confirm that a standard reader finds the same single address (CVE-2023-27043).
-    found = getaddresses([value])
-    if len(found) != 1 or found[0][1] != addr:
-        raise _invalid(option, value, "mail programs would not read it as one address")
+    # A name of plain words before an ordinary address leaves no room for two readings.
+    plain = _PLAIN_NAME.fullmatch(value[: opens[0]] if opens else "") and _plain_addr(addr)
+    if not plain:
+        from email.utils import getaddresses
+
+        found = getaddresses([value])
+        if len(found) != 1 or found[0][1] != addr:
+            raise _invalid(option, value, "mail programs would not read it as one address")
     return Address(name=check_name(name, option), email=email)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import traceback
 from collections.abc import Callable
@@ -204,6 +205,7 @@ def _environment(folders: tuple[str, ...], language: str = "en-GB") -> Environme
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(FILTERS)
     data = builtin_catalog_data()
@@ -252,6 +254,43 @@ def _loader_class() -> Any:
     return Loader
 
 
+def _bytecode_cache() -> Any:
+    """Keep compiled templates in the cache folder, for this Jinja and this sandbox only.
+
+    Jinja checks each entry against the template's source, so an edited template is compiled
+    again; the folder's name covers what the source does not: Jinja's version and the code
+    that defines the sandbox (this module), which decides what the compiled code calls.
+    """
+    import jinja2
+    from jinja2 import FileSystemBytecodeCache
+
+    from draft_feedback.cache import cache_dir, digest
+
+    class Cache(FileSystemBytecodeCache):
+        """A bytecode cache whose folder may be unwritable or vanish: a miss, never an error."""
+
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - a damaged entry is compiled afresh
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    try:
+        with open(__file__, "rb") as handle:
+            key = digest(jinja2.__version__.encode(), handle.read())
+        folder = os.path.join(cache_dir(), "jinja", key)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return Cache(folder)
+
+
 def render_template(env: Environment, name: str, ctx: dict[str, Any]) -> str:
     """Render a template file by name, turning every failure into a BadInput naming it."""
     from jinja2 import TemplateNotFound
@@ -273,7 +312,7 @@ def render_string(env: Environment, source: str, ctx: dict[str, Any], label: str
                   trusted: bool = False) -> str:
     """Render a template given as text (a subject line), naming `label` in errors."""
     try:
-        template = env.from_string(source)
+        template = _compiled_string(env, source)
     except Exception as exc:  # noqa: BLE001
         raise _template_error(exc, label) from None
     if trusted:
@@ -367,6 +406,12 @@ def _limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (OSError, ValueError):
         pass  # no /proc (macOS): the time limit alone bounds it there
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_string(env: Environment, source: str) -> Any:
+    # A scenario's subject line is compiled once, not on every draft.
+    return env.from_string(source)
 
 
 def _run(template: Any, ctx: dict[str, Any], label: str) -> str:

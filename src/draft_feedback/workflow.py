@@ -9,17 +9,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from draft_feedback.catalog import Catalog, load_catalog
 from draft_feedback.config import Config
-from draft_feedback.drafting import SIGNATURE_PLACEHOLDER, DraftInput, render
 from draft_feedback.errors import BadInput, Failure
 from draft_feedback.outbox import NewRequest, Outbox, Record
 from draft_feedback.timing import check_requested, earliest_send, pick_send_time
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # catalog and drafting are imported where used: list and send-due skip them
     from draft_feedback.addresses import Address
+    from draft_feedback.catalog import Catalog
+    from draft_feedback.drafting import DraftInput
     from draft_feedback.sending import Report
     from draft_feedback.tone import Finding, Rule
+
+
+def __getattr__(name: str) -> Any:
+    """Hand out the names of catalog and drafting that the commands take from here, on use."""
+    if name in ("Catalog", "load_catalog"):
+        from draft_feedback import catalog
+
+        return getattr(catalog, name)
+    if name in ("DraftInput", "SIGNATURE_PLACEHOLDER", "render"):
+        from draft_feedback import drafting
+
+        return getattr(drafting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,8 @@ def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
                 catalog: Catalog | None = None,
                 revise: Callable[[str, str], tuple[str, str]] | None = None) -> Record:
     """Render, optionally revise, check and store a request; queue it when asked."""
+    from draft_feedback.catalog import load_catalog
+    from draft_feedback.drafting import render
     from draft_feedback.message import make_message_id
 
     catalog = catalog or load_catalog(config)
@@ -159,6 +174,8 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
 
     A draft saved before a sender was configured is signed first; notify() is told so.
     """
+    from draft_feedback.drafting import SIGNATURE_PLACEHOLDER
+
     _ready_to_queue(config)
     record = outbox.get(request_id)
     if record.status not in ("draft", "scheduled", "held"):
@@ -353,6 +370,7 @@ MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
 def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime) -> Prepared:
     """Validate every option of `new` (and the .eml) before anything is stored."""
     from draft_feedback.addresses import Address, check_header_value, parse_address
+    from draft_feedback.drafting import DraftInput
     from draft_feedback.timing import parse_when
 
     if options.schedule and options.at is not None:
