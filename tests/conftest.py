@@ -226,3 +226,41 @@ def run() -> Callable[..., Result]:
         return result
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Dovecot on free loopback ports for the whole run (see tests/imap_server.py)."""
+    import os
+
+    import imap_server as dovecot
+
+    if not dovecot.dovecot_available():
+        reason = (f"Dovecot is not installed ({dovecot.DOVECOT}); install dovecot-imapd "
+                  "(.ci/run does it in CI)")
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    if os.geteuid() == 0:
+        # Dovecot's unprivileged processes must reach their files, and pytest resets its base
+        # folder to 0700 whenever a session starts; so under root the instance lives in its own
+        # temporary folder, removed afterwards.
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="draft-feedback-dovecot-"))
+    else:
+        folder = tmp_path_factory.mktemp("dovecot")
+    server = dovecot.start(folder / "server")
+    try:
+        yield server
+    finally:
+        server.stop()
+        if os.geteuid() == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def imap_account(imap_server: Any) -> Any:
+    """A fresh account with an empty Maildir on the shared Dovecot."""
+    return imap_server.account()

@@ -17,7 +17,8 @@ from draft_feedback.errors import BadInput
 from draft_feedback.resources import builtin_dir, load_yaml
 
 PRIYA = Address(name="Priya Shah", email="priya@example.com")
-BUILTIN_SCENARIOS = ("interview", "application", "promotion", "submission", "mentor")
+BUILTIN_SCENARIOS = ("interview", "application", "promotion", "manuscript", "pitch", "grant",
+                     "journal-article", "admissions", "mentor")
 
 
 def make_config(tmp_path: Path, extra: str = "") -> Config:
@@ -176,32 +177,33 @@ def test_a_new_area_needs_label_question_and_scenarios(tmp_path: Path, entry: di
 def test_add_a_new_scenario_with_its_own_areas(tmp_path: Path) -> None:
     config = make_config(tmp_path, """\
         scenarios:
-          grant:
-            label: Grant proposal
-            description: After a grant proposal was declined.
+          audition:
+            label: Audition
+            description: After an audition was declined.
             template: submission.txt.j2
             subject: "Thank you for reading {{ role or 'my proposal' }}"
-            default_areas: [grant-budget]
+            default_areas: [audition-piece]
             cooling_off_hours: 96
         focus_areas:
-          grant-budget:
-            label: The budget
-            question: "Which part of the budget would you rework first?"
-            scenarios: [grant]
-          grant-aims:
+          audition-piece:
+            label: The piece
+            question: "Which piece would you change first?"
+            scenarios: [audition]
+          audition-aims:
             label: The aims
             question: "How could the aims be sharper?"
-            scenarios: [grant]
+            scenarios: [audition]
         """)
     catalog = load_catalog(config)
-    grant = catalog.scenario("grant")
-    assert (grant.label, grant.template, grant.default_areas, grant.cooling_off_hours) == (
-        "Grant proposal", "submission.txt.j2", ("grant-budget",), 96)
-    assert [a.id for a in catalog.areas_for("grant")] == ["grant-budget", "grant-aims"]
-    draft = render(DraftInput(scenario="grant", to=PRIYA, role="Soil Survey 2026"), config,
+    audition = catalog.scenario("audition")
+    assert (audition.label, audition.template, audition.default_areas,
+            audition.cooling_off_hours) == (
+        "Audition", "submission.txt.j2", ("audition-piece",), 96)
+    assert [a.id for a in catalog.areas_for("audition")] == ["audition-piece", "audition-aims"]
+    draft = render(DraftInput(scenario="audition", to=PRIYA, role="Soil Survey 2026"), config,
                    catalog)
     assert draft.subject == "Thank you for reading Soil Survey 2026"
-    assert draft.questions == ("Which part of the budget would you rework first?",)
+    assert draft.questions == ("Which piece would you change first?",)
     assert draft.body.count("?") == 1
     assert set(BUILTIN_SCENARIOS) < set(catalog.scenarios)
 
@@ -225,16 +227,17 @@ def test_override_a_builtin_scenario(tmp_path: Path, catalog: Catalog) -> None:
 @pytest.mark.parametrize(
     ("extra", "expected_error"),
     [
-        ("scenarios:\n  grant:\n    label: Grant\n    template: submission.txt.j2\n",
-         "scenarios.grant: a new scenario needs subject"),
-        ("scenarios:\n  grant:\n    subject: Thanks\n",
-         "scenarios.grant: a new scenario needs label, template"),
+        ("scenarios:\n  audition:\n    label: Audition\n    template: submission.txt.j2\n",
+         "scenarios.audition: a new scenario needs subject"),
+        ("scenarios:\n  audition:\n    subject: Thanks\n",
+         "scenarios.audition: a new scenario needs label, template"),
         ("focus_areas:\n  my-area:\n    label: A\n    question: B?\n    scenarios: [nope]\n",
-         "focus_areas.my-area.scenarios: unknown scenario 'nope'; choose from application"),
+         "focus_areas.my-area.scenarios: unknown scenario 'nope'; choose from admissions, "
+         "application"),
         ("focus_areas:\n  interview-clarity:\n    scenarios: [interview, nope]\n",
          "focus_areas.interview-clarity.scenarios: unknown scenario 'nope'"),
-        ("scenarios:\n  interview:\n    default_areas: [application-resume]\n",
-         "scenarios.interview: default area 'application-resume' is not a focus area of "
+        ("scenarios:\n  interview:\n    default_areas: [application-cv]\n",
+         "scenarios.interview: default area 'application-cv' is not a focus area of "
          "scenario 'interview'"),
         ("scenarios:\n  interview:\n    default_areas: [nope]\n",
          "default area 'nope' is not a focus area"),
@@ -258,11 +261,11 @@ def test_bad_overrides_name_the_entry(tmp_path: Path, extra: str, expected_error
         ("interview", ["I didn't have enough Kubernetes experience"], "interview-skill-gap"),
         ("interview", ["I RAMBLED", "and got nervous"], "interview-clarity"),
         ("application", ["My cover letter was generic"], "application-cover-letter"),
-        ("application", ["mon résumé était trop long"], "application-resume"),
-        ("application", ["Mon RÉSUMÉ était trop long"], "application-resume"),
+        ("application", ["mon résumé était trop long"], "application-cv"),
+        ("application", ["Mon RÉSUMÉ était trop long"], "application-cv"),
         ("application", [unicodedata.normalize("NFD", "mon résumé était trop long")],
-         "application-resume"),
-        ("submission", ["The query letter felt flat"], "submission-query-letter"),
+         "application-cv"),
+        ("submission", ["The query letter felt flat"], "manuscript-query-letter"),
         ("mentor", ["I think my résumé undersold me"], "mentor-positioning"),
     ],
     ids=["portfolio", "kubernetes", "shouted", "cover-letter", "accented", "accented-capitals",
@@ -282,7 +285,7 @@ def test_suggest_offers_only_the_scenarios_areas(catalog: Catalog) -> None:
 
 def test_suggest_matches_whole_words_and_phrases(catalog: Catalog) -> None:
     # "cv" must not match inside "cvs"; a phrase keyword needs its words together.
-    assert "application-resume" not in [a.id for a in catalog.suggest("application", ["cvs"])]
+    assert "application-cv" not in [a.id for a in catalog.suggest("application", ["cvs"])]
     assert [a.id for a in catalog.suggest("interview", ["The take home was hard"])] == [
         "interview-take-home"]
     assert catalog.suggest("interview", ["I take the bus home"]) == []
@@ -308,3 +311,62 @@ def test_shipped_yaml_reads_the_same_with_the_fast_loader(name: str) -> None:
 
     path = builtin_dir() / name
     assert load_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# --- old ids, spelling ------------------------------------------------------------------------
+
+
+def test_submission_is_an_alias_of_manuscript(tmp_path: Path, catalog: Catalog) -> None:
+    assert "submission" not in catalog.scenarios
+    assert catalog.scenario("submission").id == "manuscript"
+    assert catalog.areas_for("submission") == catalog.areas_for("manuscript")
+    # An old area id still asks the question of the area that replaced it.
+    assert catalog.area("submission-opening", "submission").id == "manuscript-opening"
+    # A config written for submission changes the manuscript scenario and its areas.
+    changed = load_catalog(make_config(tmp_path, """\
+        defaults: {scenario: submission}
+        scenarios:
+          submission:
+            default_areas: [submission-query-letter]
+        focus_areas:
+          submission-opening:
+            question: "Did the first page hold you?"
+          my-synopsis:
+            label: My synopsis
+            question: "Was the synopsis clear?"
+            scenarios: [submission]
+        """))
+    manuscript = changed.scenario("submission")
+    assert manuscript.default_areas == ("manuscript-query-letter",)
+    assert changed.areas["manuscript-opening"].question == "Did the first page hold you?"
+    assert changed.areas["my-synopsis"].scenarios == ("manuscript",)
+    draft = render(DraftInput(scenario="submission", to=PRIYA, role="The Salt Road"),
+                   make_config(tmp_path), changed)
+    assert draft.questions == ("What would make my query letter more compelling?",)
+    assert draft.subject == "A quick question about The Salt Road"
+
+
+def test_every_builtin_scenario_has_its_own_team_greeting(catalog: Catalog) -> None:
+    teams = {sid: s.team for sid, s in catalog.scenarios.items() if not s.personal}
+    assert teams == {"interview": "Hiring Team", "application": "Hiring Team",
+                     "manuscript": "Editorial Team", "pitch": "Editors", "grant": "Review Panel",
+                     "journal-article": "Editors", "admissions": "Admissions Team"}
+    assert {sid for sid, s in catalog.scenarios.items() if s.personal} == {"promotion", "mentor"}
+
+
+def test_the_catalog_is_respelled_for_en_us(tmp_path: Path) -> None:
+    catalog = load_catalog(parse_config("timezone: Europe/Berlin\nlanguage: en-GB\n",
+                                        tmp_path / "config.yaml"))
+    us = load_catalog(parse_config("timezone: Europe/Berlin\nlanguage: en-US\n",
+                                   tmp_path / "config.yaml"))
+    assert us.areas["application-cv"].label == "My résumé"
+    assert us.areas["application-cv"].question == (
+        "What one change to my résumé would help most for roles like this?")
+    assert catalog.areas["application-cv"].label == "My CV"
+    assert us.areas["mentor-rehearse"].label == "What to practice before the next one"
+    assert catalog.areas["mentor-rehearse"].label == "What to practise before the next one"
+    # What a user wrote keeps its spelling.
+    mine = load_catalog(parse_config(
+        "timezone: Europe/Berlin\nlanguage: en-US\nfocus_areas:\n  application-cv:\n"
+        "    label: My CV and organisation\n", tmp_path / "config.yaml"))
+    assert mine.areas["application-cv"].label == "My CV and organisation"

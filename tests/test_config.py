@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,8 @@ def test_example_config_is_valid_and_complete() -> None:
     for key in ("sender:", "timezone:", "cooling_off:", "send_window:", "smtp:", "defaults:",
                 "templates_dir:", "focus_areas:", "scenarios:", "tone:", "oauth2_file:",
                 "max_questions:", "signature:", "security:", "login:", "timeout:",
-                "cooling_off_hours:", "thank_you_only:", "disable:", "rules:"):
+                "cooling_off_hours:", "thank_you_only:", "disable:", "rules:", "holidays:",
+                "imap:", "mailbox:", "follow_up:", "after_days:"):
         assert key in example_config(), key
 
 
@@ -100,7 +102,39 @@ def test_smtp_user_defaults_to_sender() -> None:
 
 def test_port_follows_security() -> None:
     assert parse("smtp: {security: ssl}\n").smtp.port == 465
-    assert parse("smtp: {security: none}\n").smtp.port == 25
+    assert parse("smtp: {security: none, login: false}\n").smtp.port == 25
+
+
+@pytest.mark.parametrize("host", ["smtp.example.com", "10.0.0.5", "2001:db8::1",
+                                  "localhost.example.com", "127.0.0.1.example.com"])
+def test_a_password_in_clear_to_another_machine_is_refused(host: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        parse(f"smtp:\n  host: {host}\n  security: none\n  login: true\n")
+    assert str(caught.value).startswith(
+        f"/cfg/config.yaml:3: smtp.security: none with smtp.login true would send your "
+        f"password to {host} unencrypted; use ssl (port 465) or starttls (port 587)")
+
+
+@pytest.mark.parametrize(("host", "login"), [
+    ("localhost", "true"), ("127.0.0.1", "true"), ("127.1.2.3", "true"), ("::1", "true"),
+    ("[::1]", "true"), ("smtp.example.com", "false"), ("10.0.0.5", "false")])
+def test_no_tls_is_allowed_on_this_machine_or_without_a_login(host: str, login: str) -> None:
+    config = parse(f"smtp:\n  host: \"{host}\"\n  security: none\n  login: {login}\n")
+    assert (config.smtp.host, config.smtp.security) == (host, "none")
+
+
+def test_config_check_says_why_a_clear_text_login_is_refused(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from draft_feedback.cli import cli
+
+    path = tmp_path / "config.yaml"
+    path.write_text("smtp:\n  host: mail.example.net\n  port: 25\n  security: none\n")
+    result = CliRunner().invoke(cli, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path}:4: smtp.security: none with smtp.login "
+                                    "true would send your password to mail.example.net "
+                                    "unencrypted")
 
 
 @pytest.mark.parametrize(
@@ -169,3 +203,38 @@ def test_paths_follow_options_then_environment(tmp_path: Path,
     monkeypatch.setenv("DRAFT_FEEDBACK_HOME", str(tmp_path / "data"))
     assert home_dir() == tmp_path / "data"
     assert home_dir(str(tmp_path / "opt")) == tmp_path / "opt"
+
+
+@pytest.mark.parametrize(("text", "expected_error"), [
+    pytest.param("send_window: {days: []}\n", ":1: send_window.days: is empty, so nothing could "
+                 "ever be sent", id="no-days"),
+    pytest.param('sender: {name: "Alex\\rRivera", email: alex@example.com}\n',
+                 ":1: sender.name: contains a line break or control character (U+000D)",
+                 id="cr-in-sender-name"),
+])
+def test_a_config_that_could_never_work_is_refused(run: Any, tmp_path: Path, text: str,
+                                                   expected_error: str) -> None:
+    (tmp_path / "config.yaml").write_text(text)
+    result = run("config", "check")
+    assert result.exit_code == 2
+    assert expected_error in result.stderr
+    assert result.stderr.startswith(f"Error: {tmp_path / 'config.yaml'}")
+
+
+def test_a_config_that_is_an_endless_device_is_refused_at_once(run: Any) -> None:
+    import time
+
+    started = time.monotonic()
+    result = run("--config", "/dev/zero", "list")
+    assert result.exit_code == 2
+    assert "Error: /dev/zero: larger than 1024 KiB, which no config is" in result.stderr
+    assert time.monotonic() - started < 5
+
+
+def test_a_byte_that_is_not_utf8_in_an_option_is_named_as_such(run: Any,
+                                                              config_file: Path) -> None:
+    org = b"Caf\xe9".decode("utf-8", "surrogateescape")  # what Python makes of Latin-1 argv
+    result = run("new", "--to", "Priya <priya@example.com>", "--org", org)
+    assert result.exit_code == 2
+    assert "--org: contains the byte 0xE9, which is not UTF-8 text" in result.stderr
+    assert "line break" not in result.stderr

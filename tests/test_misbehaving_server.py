@@ -209,6 +209,22 @@ TRANSACTION_FAULTS = [
                  id="silent-after-data"),
     pytest.param({}, {"DOT": 0.3}, "interrupted", None, "did not answer in time",
                  id="tarpit-after-data"),
+    # After the message went out, anything but a clean 2xx/4xx/5xx means it may have arrived.
+    pytest.param({"DOT": "hello there"}, {}, "interrupted", None, "reply is not SMTP",
+                 id="garbage-after-data"),
+    pytest.param({"DOT": "HTTP/1.1 200 OK"}, {}, "interrupted", None, "reply is not SMTP",
+                 id="http-after-data"),
+    pytest.param({"DOT": "354 go ahead"}, {}, "interrupted", None, "354 go ahead",
+                 id="3xx-after-data"),
+    pytest.param({"DOT": "999 who knows"}, {}, "interrupted", None, "999 who knows",
+                 id="out-of-range-code-after-data"),
+    pytest.param({"DOT": "x" * 10_000}, {}, "interrupted", None, "Line too long",
+                 id="over-long-reply-after-data"),
+    # Before the message went out nothing can have arrived: queued again.
+    pytest.param({"DATA": "hello there"}, {}, "scheduled", None, "reply is not SMTP",
+                 id="garbage-instead-of-354"),
+    pytest.param({"DATA": DROP}, {}, "scheduled", None, "closed the connection",
+                 id="hangs-up-instead-of-354"),
 ]
 
 
@@ -241,8 +257,20 @@ def test_a_fault_in_one_transaction(run: Run, faulty: Start, replies: dict[str, 
         assert "1 sent" in run("send-due", ok=True).stdout
         assert [m.rcpt_tos for m in server.accepted] == [["p1@example.com"]]
         assert "0 sent" in run("send-due", ok=True).stdout
+        # The server saw the first message's bytes once, never twice.
+        assert [m.rcpt_tos for m in server.messages].count(["p0@example.com"]) <= 1
         assert json.loads(run("show", str(one), "--json", ok=True).stdout)["status"] == (
             "interrupted")
+
+
+def test_any_2xx_after_data_is_a_send(run: Run, faulty: Start) -> None:
+    server = faulty(Script(replies={"DOT": "251 2.0.0 queued as 7F3A"}))
+    queue(run)
+    result, _ = send_due(run)
+    assert result.exit_code == 0, result.output
+    assert "2 sent" in result.stdout
+    assert [r["status"] for r in records(run)] == ["sent", "sent"]
+    assert len(server.accepted) == 2
 
 
 def test_the_default_timeout_is_60_seconds_and_a_claim_outlives_the_time_limit() -> None:
@@ -266,3 +294,143 @@ def test_a_rude_goodbye_changes_nothing_and_does_not_hang(run: Run, faulty: Star
     assert elapsed < 10
     assert [r["status"] for r in records(run)] == ["sent", "sent"]
     assert len(server.accepted) == 2
+
+
+# --- OAuth2: the bearer token goes only over a verified connection --------------------------
+
+TOKEN = "ya29.secret-access-token"
+
+
+@pytest.fixture
+def oauth2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """A finished OAuth2 file, and Google's token endpoint replaced (the outer edge)."""
+    import yagmail.oauth2
+
+    calls: list[dict[str, str]] = []
+
+    def refresh_authorization(**info: str) -> tuple[str, int]:
+        calls.append(info)
+        return TOKEN, 3600
+
+    monkeypatch.setattr(yagmail.oauth2, "refresh_authorization", refresh_authorization)
+    (tmp_path / "oauth2.json").write_text(json.dumps({
+        "email_address": "alex@example.com", "google_client_id": "client-id",
+        "google_client_secret": "client-secret", "google_refresh_token": "refresh"}))
+    return calls
+
+
+def use_oauth2(tmp_path: Path, file: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text().replace("  timeout:",
+                                                 f"  oauth2_file: {file}\n  timeout:"))
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_an_unverifiable_certificate_gets_no_oauth2_token(
+        run: Run, faulty: Start, tmp_path: Path, oauth2: list[dict[str, str]],
+        security: str) -> None:
+    context, _cert = server_context(tmp_path)
+    server = faulty(Script(tls=context, implicit_tls=security == "ssl",
+                           replies={"AUTH": "235 2.7.0 Accepted"}), security=security)
+    use_oauth2(tmp_path, tmp_path / "oauth2.json")
+    queue(run, 1)
+    result, _ = send_due(run)
+    assert result.exit_code == 1
+    assert "could not be verified" in result.stderr
+    assert not any(c.upper().startswith("AUTH") for c in server.commands)
+    assert oauth2 == [], "no token is even fetched for a server that failed verification"
+    assert [(r["status"], r["attempts"]) for r in records(run)] == [("scheduled", 0)]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_a_trusted_certificate_gets_the_oauth2_token_over_tls(
+        run: Run, faulty: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        oauth2: list[dict[str, str]], security: str) -> None:
+    import base64
+
+    context, cert = server_context(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    server = faulty(Script(tls=context, implicit_tls=security == "ssl",
+                           replies={"AUTH": "235 2.7.0 Accepted"}), security=security)
+    use_oauth2(tmp_path, tmp_path / "oauth2.json")
+    queue(run, 1)
+    result, _ = send_due(run)
+    assert result.exit_code == 0, result.output
+    assert [m.rcpt_tos for m in server.accepted] == [["p0@example.com"]]
+    auth = [c for c in server.commands if c.upper().startswith("AUTH")]
+    assert len(auth) == 1 and auth[0].startswith("AUTH XOAUTH2 ")
+    assert f"auth=Bearer {TOKEN}" in base64.b64decode(auth[0].split()[-1]).decode()
+    if security == "starttls":
+        commands = [c.split(" ")[0].upper() for c in server.commands]
+        assert commands.index("STARTTLS") < commands.index("AUTH")
+
+
+def test_a_refused_oauth2_login_stops_the_run_and_changes_nothing(
+        run: Run, faulty: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        oauth2: list[dict[str, str]]) -> None:
+    context, cert = server_context(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    server = faulty(Script(tls=context, replies={"AUTH": "535 5.7.8 Token expired"}),
+                    security="starttls")
+    use_oauth2(tmp_path, tmp_path / "oauth2.json")
+    queue(run, 2)
+    result, _ = send_due(run)
+    assert result.exit_code == 1
+    assert "refused the login" in result.stderr and "535 5.7.8 Token expired" in result.stderr
+    assert TOKEN not in result.output
+    assert [(r["status"], r["attempts"]) for r in records(run)] == [("scheduled", 0)] * 2
+    assert server.messages == []
+
+
+@pytest.mark.parametrize(("content", "expected_error"), [
+    pytest.param(None, "smtp.oauth2_file does not exist", id="missing"),
+    pytest.param('{"installed": {"client_id": "x", "client_secret": "y"}}',
+                 "not a finished OAuth2 file", id="unfinished-google-download"),
+    pytest.param('{"google_client_id": "x"}', "not a finished OAuth2 file", id="keys-missing"),
+    pytest.param("not json", "cannot be read (not JSON)", id="not-json"),
+])
+def test_an_unfinished_oauth2_file_is_refused_without_asking(
+        run: Run, faulty: Start, tmp_path: Path, content: str | None,
+        expected_error: str) -> None:
+    file = tmp_path / "google.json"
+    if content is not None:
+        file.write_text(content)
+    context, _cert = server_context(tmp_path)
+    server = faulty(Script(tls=context), security="starttls")
+    use_oauth2(tmp_path, file)
+    queue(run, 1)
+    result, elapsed = send_due(run)
+    assert result.exit_code == 1
+    assert expected_error in result.stderr
+    assert "yagmail.SMTP(" in result.stderr  # the fix: the one-time setup on a terminal
+    assert "Your 'google_client_id'" not in result.output  # yagmail's questions never start
+    assert elapsed < 10
+    assert server.connections == 0
+    assert [(r["status"], r["attempts"]) for r in records(run)] == [("scheduled", 0)]
+
+
+# --- what a server or a reply says never steers the terminal ------------------------------
+
+ESCAPES = [
+    pytest.param("\x1b]0;pwned window title\x07", id="osc-0-title"),
+    pytest.param("\x1b]52;c;cm0gLXJmIH4K\x07", id="osc-52-clipboard"),
+    pytest.param("\x1b]52;c;cm0gLXJmIH4K\x1b\\", id="osc-52-st"),
+    pytest.param("\x1b[2J\x1b[31m", id="csi-clear-and-colour"),
+    pytest.param("\x9b2J", id="c1-csi"),
+    pytest.param("\u202e", id="bidi-override"),
+]
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_escape_sequences_from_outside_never_reach_the_terminal(
+        run: Run, faulty: Start, tmp_path: Path, escape: str) -> None:
+    faulty(Script(replies={"RCPT": f"550 5.1.1 no such user {escape}here"}))
+    one, _ = queue(run)
+    result, _ = send_due(run)
+    assert result.exit_code == 1
+    assert "550 5.1.1 no such user here" in result.stderr
+    shown = run("show", str(one), ok=True).stdout + run("list", ok=True).stdout
+    assert "no such user here" in shown
+    for text in (result.output, shown):
+        assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text
+        assert "\x07" not in text

@@ -149,16 +149,16 @@ def test_every_prefilled_value_gives_way_to_its_option(run: Run, config_file: Pa
     assert record["rejected_at"] == "2026-11-27T09:30:00+01:00"
     assert record["earliest_send_at"] == "2026-11-29T09:30:00+01:00"
     assert "Acme Analytics" in record["body"] or "Senior Analyst" in record["body"]
-    # What has no option of its own still comes from the email: the thread.
-    assert record["subject"] == "Re: Data Analyst role - final interview"
-    assert record["in_reply_to"] == PREFILLED["person_plain.eml"]["in_reply_to"]
+    # Sam did not get the rejection email, so the request does not reply to it.
+    assert record["subject"] == "Thank you for the Senior Analyst interviews at Acme Analytics"
+    assert record["in_reply_to"] is None
 
 
 def test_from_eml_with_scenario_and_schedule(run: Run, config_file: Path) -> None:
     record = new_json(run, "-s", "submission", "--from-eml", str(FIXTURES / "qp_nonascii.eml"),
                       "--ask", "submission-opening", "--schedule")
     assert record["status"] == "scheduled"
-    assert record["scenario"] == "submission"
+    assert record["scenario"] == "manuscript"  # submission is the old name of manuscript
     assert record["body"].startswith("Hi Zoë,") or "Zoë" in record["body"]
     assert "opening chapters" in record["body"]
     assert record["send_at"] == LATER.isoformat()  # the cooling-off ended long ago
@@ -194,15 +194,16 @@ def test_automated_sender_with_a_real_person_is_drafted_with_a_note(run: Run,
                                                                    config_file: Path) -> None:
     result = run("new", "--from-eml", str(ATS), "--to", PRIYA, "--json")
     assert result.exit_code == 0, result.output
-    assert f"Note: {ATS_REASON}" in result.stderr
-    assert "--to" in result.stderr and "--thank-you-only" in result.stderr
+    # A real person was given: no "nobody to ask" note, and no reply to a thread they never saw.
+    assert ATS_REASON not in result.stderr
+    assert "did not send the rejection email, so the request starts a new thread" in (
+        result.stderr)
     record = json.loads(result.stdout)  # the note stays off stdout, so JSON still parses
     assert record["to"] == PRIYA
     assert (record["org"], record["role"]) == ("Acme", "Data Analyst")
     assert record["rejected_at"] == "2026-11-24T15:32:07+01:00"
-    assert record["subject"] == ("Re: Important information about your application to Data "
-                                 "Analyst at Acme")
-    assert record["in_reply_to"] == "<8Yk3Qe2tRwO5n1Lz7Pj0Vg@geopod-ismtpd-3>"
+    assert record["subject"] == "Thank you for the Data Analyst interviews at Acme"
+    assert record["in_reply_to"] is None
 
 
 def test_automated_sender_thank_you_only(run: Run, config_file: Path) -> None:
@@ -407,8 +408,8 @@ def test_guided_from_eml_reflects_previews_and_schedules(run: Run, config_file: 
         "Scenario")
     assert "Whom to ask (Name <address>) [Priya Shah <priya.shah@acme-corp.com>]" in out
     assert "Organisation [Acme Corp]" in out
-    assert "How clearly and concisely I answered  (suggested by your answers)" in out
-    assert "Which skill gap mattered most  (suggested by your answers)" in out
+    assert "The answer you would have liked more on  (suggested by your answers)" in out
+    assert "The skill that would make the biggest difference  (suggested by your answers)" in out
     # The preview, the tone findings, then the question with the earliest time.
     assert "Subject: Re: Data Analyst role - final interview" in out
     assert "Tone check: no findings." in out
@@ -418,7 +419,7 @@ def test_guided_from_eml_reflects_previews_and_schedules(run: Run, config_file: 
     [record] = stored(run)
     assert record["status"] == "scheduled"
     assert record["in_reply_to"] == PREFILLED["person_plain.eml"]["in_reply_to"]
-    assert "How could I make my answers clearer and more concise?" in record["body"]
+    assert "Which of my answers would you have liked to hear more on?" in record["body"]
     assert record["reflection"] == {
         "feedback-given": "They said the experimentation experience was the gap",
         "best-self": "I rambled a bit in the behavioural round"}
@@ -491,7 +492,7 @@ def test_guided_asks_again_after_a_bad_answer(run: Run, config_file: Path,
     assert "Error: 99 is not on the list; choose numbers from 1 to 7" in err
     [record] = stored(run)
     assert record["to"] == PRIYA and record["rejected_at"] == "2026-11-27T16:00:00+01:00"
-    assert record["areas"] == ["interview-system-design"]
+    assert record["areas"] == ["interview-skill-gap"]
 
 
 def test_guided_with_options_given_uses_them_as_defaults(run: Run, config_file: Path) -> None:
@@ -502,7 +503,7 @@ def test_guided_with_options_given_uses_them_as_defaults(run: Run, config_file: 
     assert "Saved rejection email" not in result.stdout
     assert "Position, promotion, manuscript or pitch [The novel]" in result.stdout
     [record] = stored(run)
-    assert record["scenario"] == "submission" and record["role"] == "The novel"
+    assert record["scenario"] == "manuscript" and record["role"] == "The novel"
     assert record["to"] == PREFILLED["qp_nonascii.eml"]["to"]
 
 
@@ -516,7 +517,8 @@ def test_bare_command_on_a_terminal_starts_the_guided_flow(
                            rejected="2026-11-27T16:00", after=("n",))
     result = run(input=answers, ok=True)
     assert result.stdout.startswith("Before the email, a few questions for you alone.")
-    assert "Which skill gap mattered most  (suggested by your answers)" in result.stdout
+    assert ("The skill that would make the biggest difference  (suggested by your answers)"
+            in result.stdout)
     [record] = stored(run)
     assert record["reflection"] == {"requirements": "The role wanted Kubernetes experience"}
     shown = run("show", "1", ok=True).stdout

@@ -148,7 +148,7 @@ FOREIGN = [
                  id="sqlite-header-then-garbage"),
     pytest.param(damaged_outbox, "damaged", id="outbox-with-a-damaged-page"),
     pytest.param(foreign_database, "another program", id="another-programs-database"),
-    pytest.param(symlink_elsewhere, "not a draft-feedback outbox", id="symlink-to-a-text-file"),
+    pytest.param(symlink_elsewhere, "the outbox is a symbolic link", id="symlink-to-a-text-file"),
 ]
 
 
@@ -299,3 +299,77 @@ def test_an_outbox_from_a_newer_release_is_refused_untouched(run: Run, config_fi
     assert "written by a newer draft-feedback" in result.stderr
     assert "upgrade draft-feedback" in result.stderr
     assert fingerprint(outbox_path(private_paths)) == before
+
+
+# --- a data folder or outbox someone else could rewrite ------------------------------------
+
+def _queue_one(run: Run) -> None:
+    run(*NEW, "--schedule", ok=True)
+
+
+SHARED = [
+    # (what to do to the folder/outbox after a request is queued, text of the error)
+    pytest.param(lambda home: home.chmod(0o777), "other users can write to the data folder "
+                 "(mode 0777)", id="world-writable-folder"),
+    pytest.param(lambda home: home.chmod(0o770), "other users can write to the data folder "
+                 "(mode 0770)", id="group-writable-folder"),
+    pytest.param(lambda home: outbox_path(home).chmod(0o666), "other users can write to the "
+                 "outbox (mode 0666)", id="world-writable-outbox"),
+    pytest.param(lambda home: os.chown(home, 65534, 65534), "the data folder belongs to "
+                 "another user (uid 65534)", id="folder-of-another-user"),
+    pytest.param(lambda home: os.chown(outbox_path(home), 65534, 65534), "the outbox belongs "
+                 "to another user (uid 65534)", id="outbox-of-another-user"),
+]
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() != 0,
+                    reason="POSIX modes; giving a file away needs root")
+@pytest.mark.parametrize(("make_shared", "expected_error"), SHARED)
+def test_a_data_folder_others_could_rewrite_is_refused(
+        run: Run, config_file: Path, private_paths: Path,
+        make_shared: Callable[[Path], None], expected_error: str) -> None:
+    _queue_one(run)
+    before = fingerprint(outbox_path(private_paths))
+    make_shared(private_paths)
+    for command in (("list",), ("send-due",), (*NEW, "--schedule")):
+        result = run(*command)
+        assert result.exit_code == 1, command
+        assert expected_error in result.stderr
+        assert result.stderr.startswith(f"Error: {private_paths}")
+        assert "--home" in result.stderr
+        assert "Traceback" not in result.output
+    assert fingerprint(outbox_path(private_paths)) == before
+
+
+def test_a_symlinked_outbox_is_refused(run: Run, config_file: Path, private_paths: Path,
+                                      tmp_path: Path) -> None:
+    elsewhere = tmp_path / "planted.sqlite3"
+    _queue_one(run)
+    outbox_path(private_paths).rename(elsewhere)
+    outbox_path(private_paths).symlink_to(elsewhere)
+    before = fingerprint(elsewhere)
+    for command in (("list",), ("send-due",)):
+        result = run(*command)
+        assert result.exit_code == 1
+        assert f"{outbox_path(private_paths)}: the outbox is a symbolic link" in result.stderr
+    assert fingerprint(elsewhere) == before
+
+
+def test_a_dangling_symlink_is_not_followed_to_create_an_outbox(
+        run: Run, config_file: Path, private_paths: Path, tmp_path: Path) -> None:
+    private_paths.mkdir(mode=0o700)
+    target = tmp_path / "where-an-attacker-reads.sqlite3"
+    outbox_path(private_paths).symlink_to(target)
+    result = run("list")
+    assert result.exit_code == 1
+    assert "is a symbolic link" in result.stderr
+    assert not target.exists()
+
+
+def test_an_absent_data_folder_is_created_private(run: Run, config_file: Path,
+                                                 private_paths: Path) -> None:
+    import stat
+
+    run("list", ok=True)
+    assert stat.S_IMODE(private_paths.stat().st_mode) == 0o700
+    assert stat.S_IMODE(outbox_path(private_paths).stat().st_mode) == 0o600

@@ -388,8 +388,8 @@ def test_check_requested_keeps_an_allowed_time_as_given(at: dt.datetime) -> None
             dt.datetime(2026, 11, 28, 9, 0, tzinfo=BERLIN),
             EARLIEST,
             "--at: 2026-11-28T09:00:00+01:00 is before the cooling-off ends; the earliest "
-            "allowed time is 2026-11-29T16:00:00+01:00. Choose --at on or after it, or use "
-            "--schedule",
+            "allowed time is 2026-11-29T16:00:00+01:00. Choose --at on or after it, or leave "
+            "--at out",
         ),
         (
             dt.datetime(2026, 11, 28, 9, 0, tzinfo=NEW_YORK),

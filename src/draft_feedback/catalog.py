@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from draft_feedback.config import Config
 from draft_feedback.errors import BadInput
-from draft_feedback.resources import builtin_dir, load_yaml
+from draft_feedback.resources import builtin_dir, load_data
+from draft_feedback.wording import respell
 
 CATALOG_FILE = "catalog.yaml"
 THANK_YOU_TEMPLATE = "thank_you.txt.j2"
@@ -40,6 +41,8 @@ class Scenario:
     default_areas: tuple[str, ...] = ()
     cooling_off_hours: int | None = None
     thank_you_only: bool = False
+    team: str = ""
+    personal: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,13 @@ class Catalog:
     areas: dict[str, FocusArea]
     reflection: tuple[Reflection, ...]
     automated: AutomatedSenders
+    scenario_aliases: Mapping[str, str] = field(default_factory=dict)
+    area_aliases: Mapping[str, str] = field(default_factory=dict)
 
     def scenario(self, scenario_id: str, option: str = "--scenario") -> Scenario:
-        """Return a scenario by id, or a BadInput listing the valid ones."""
+        """Return a scenario by id (or by an old id it replaced), or a BadInput listing them."""
         try:
-            return self.scenarios[scenario_id]
+            return self.scenarios[self.scenario_aliases.get(scenario_id, scenario_id)]
         except KeyError:
             raise BadInput(
                 f"{option}: unknown scenario {scenario_id!r}; choose one of "
@@ -80,11 +85,13 @@ class Catalog:
 
     def areas_for(self, scenario_id: str) -> list[FocusArea]:
         """Return the focus areas a scenario offers, in catalog order."""
+        scenario_id = self.scenario_aliases.get(scenario_id, scenario_id)
         return [a for a in self.areas.values() if scenario_id in a.scenarios]
 
     def area(self, area_id: str, scenario_id: str) -> FocusArea:
         """Return a focus area of a scenario, or a BadInput listing the valid ids."""
-        area = self.areas.get(area_id)
+        scenario_id = self.scenario_aliases.get(scenario_id, scenario_id)
+        area = self.areas.get(area_id) or self.areas.get(self.area_aliases.get(area_id, ""))
         if area is None or scenario_id not in area.scenarios:
             valid = ", ".join(a.id for a in self.areas_for(scenario_id)) or "(none)"
             raise BadInput(
@@ -129,10 +136,15 @@ def _require(override: Any, fields: tuple[str, ...], what: str) -> None:
         raise BadInput(f"{override.where}: {what} needs " + ", ".join(missing))
 
 
+def builtin_catalog_data() -> dict[str, Any]:
+    """Return the built-in catalog as read from its YAML file (cached)."""
+    return _builtin()
+
+
 @functools.lru_cache(maxsize=4)
 def _builtin() -> dict[str, Any]:
     path = builtin_dir() / CATALOG_FILE
-    data = load_yaml(path)
+    data = load_data(path)
     if not isinstance(data, dict):
         raise BadInput(f"{path}: the built-in catalog is damaged; reinstall draft-feedback")
     return data
@@ -141,40 +153,62 @@ def _builtin() -> dict[str, Any]:
 def load_catalog(config: Config) -> Catalog:
     """Return the built-in catalog with the config's scenarios and focus areas merged in."""
     data = _builtin()
+    language = getattr(config, "language", "en-GB")
+
+    def text(value: str) -> str:
+        # Built-in text only: what the user wrote in the config keeps its own spelling.
+        return respell(value, language)
+
+    aliases = data.get("aliases") or {}
+    scenario_aliases: dict[str, str] = dict(aliases.get("scenarios") or {})
+    area_aliases: dict[str, str] = dict(aliases.get("focus_areas") or {})
     scenarios = {
         sid: Scenario(
             id=sid,
-            label=s["label"],
-            description=s.get("description", ""),
+            label=text(s["label"]),
+            description=text(s.get("description", "")),
             template=s["template"],
-            subject=s["subject"],
+            subject=text(s["subject"]),
             default_areas=tuple(s.get("default_areas") or ()),
             cooling_off_hours=s.get("cooling_off_hours"),
             thank_you_only=bool(s.get("thank_you_only", False)),
+            team=text(s.get("team", "")),
+            personal=bool(s.get("personal", False)),
         )
         for sid, s in data["scenarios"].items()
     }
     areas = {
         aid: FocusArea(
             id=aid,
-            label=a["label"],
-            question=a["question"],
+            label=text(a["label"]),
+            question=text(a["question"]),
             scenarios=tuple(a["scenarios"]),
             keywords=tuple(a.get("keywords") or ()),
         )
         for aid, a in data["focus_areas"].items()
     }
-    for so in config.scenarios:
+    # A config written for an old id changes the scenario or area that replaced it.
+    config_scenarios = [replace(so, id=scenario_aliases.get(so.id, so.id))
+                        for so in config.scenarios]
+    config_areas = [replace(
+        ao, id=area_aliases.get(ao.id, ao.id) if ao.id not in areas else ao.id,
+        scenarios=None if ao.scenarios is None else tuple(
+            scenario_aliases.get(s, s) for s in ao.scenarios))
+        for ao in config.focus_areas]
+    for so in config_scenarios:
+        if so.default_areas is not None:
+            so = replace(so, default_areas=tuple(
+                a if a in areas else area_aliases.get(a, a) for a in so.default_areas))
         if so.id not in scenarios:
             _require(so, ("label", "template", "subject"), "a new scenario")
         base = scenarios.get(so.id) or Scenario(so.id, so.id, "", "", "")
         scenarios[so.id] = _merged(base, so, SCENARIO_FIELDS)
-    for ao in config.focus_areas:
+    for ao in config_areas:
         if ao.id not in areas:
             _require(ao, ("label", "question", "scenarios"), "a new focus area")
         area_base = areas.get(ao.id) or FocusArea(ao.id, ao.id, "", ())
         areas[ao.id] = _merged(area_base, ao, AREA_FIELDS)
-    for ao in config.focus_areas:
+    for ao in config_areas:
         unknown = [s for s in areas[ao.id].scenarios if s not in scenarios]
         if unknown:
             raise BadInput(f"{ao.where}.scenarios: unknown scenario {unknown[0]!r}; choose from "
@@ -186,7 +220,7 @@ def load_catalog(config: Config) -> Catalog:
                              str(builtin_dir() / CATALOG_FILE))
                 raise BadInput(f"{where}: default area {area_id!r} is not a focus area of "
                                f"scenario {scenario.id!r}")
-    if config.defaults.scenario not in scenarios:
+    if scenario_aliases.get(config.defaults.scenario, config.defaults.scenario) not in scenarios:
         # Named here, so the error points at the config rather than at a --scenario not given.
         raise BadInput(f"{config.source}: defaults.scenario: unknown scenario "
                        f"{config.defaults.scenario!r}; choose one of "
@@ -195,10 +229,13 @@ def load_catalog(config: Config) -> Catalog:
     return Catalog(
         scenarios=scenarios,
         areas=areas,
-        reflection=tuple(Reflection(r["id"], r["question"]) for r in data.get("reflection", [])),
+        reflection=tuple(Reflection(r["id"], text(r["question"]))
+                         for r in data.get("reflection", [])),
         automated=AutomatedSenders(
             domains=tuple(automated.get("domains") or ()),
             local_parts=tuple(automated.get("local_parts") or ()),
             phrases=tuple(automated.get("phrases") or ()),
         ),
+        scenario_aliases=scenario_aliases,
+        area_aliases=area_aliases,
     )

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from draft_feedback import __version__, terminal
-from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Failure
+from draft_feedback.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    BadInput,
+    DraftFeedbackError,
+    Failure,
+)
 
 # Every command pays for what this module imports, so json, pathlib and the rest are imported
 # where they are used (click itself brings datetime and typing).
@@ -22,7 +28,10 @@ if TYPE_CHECKING:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied")
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
+# The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
+PROVIDER_IDS = ("gmail", "outlook", "fastmail", "icloud", "proton-bridge", "relay")
 
 
 def utcnow() -> datetime:
@@ -88,6 +97,10 @@ class Group(click.Group):
             return super().invoke(ctx)
         except DraftFeedbackError as exc:
             raise _Exit(str(exc), exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader (head, true) left: not an error, and nothing more to say to it.
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
                 KeyboardInterrupt, EOFError):
             raise
@@ -138,20 +151,61 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
             click.echo(ctx.get_help())
 
 
+# --- shell completion: candidates read from this installation, never an error ------------------
+
+
+def _completion_app(ctx: click.Context) -> App:
+    """The App for a completion request: the group's callback has not run, so build it."""
+    root = ctx.find_root()
+    return App(root.params.get("config_path"), root.params.get("home"))
+
+
+def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
+                                     list[click.shell_completion.CompletionItem]]:
+    """Return a shell_complete function offering scenarios, areas, ids, templates or files."""
+    from click.shell_completion import CompletionItem
+
+    def complete(ctx: click.Context, param: click.Parameter,
+                 incomplete: str) -> list[CompletionItem]:
+        if kind == "file":
+            return [CompletionItem(incomplete, type="file")]
+        try:
+            app = _completion_app(ctx)
+            if kind == "scenario":
+                pairs = [(s.id, s.label) for s in app.catalog.scenarios.values()]
+            elif kind == "area":
+                scenario = ctx.params.get("scenario") or app.config.defaults.scenario
+                pairs = [(a.id, a.label) for a in app.catalog.areas_for(scenario)]
+            elif kind == "request":
+                pairs = [(str(r.id), f"{r.status}: {r.subject}")
+                         for r in app.outbox.records(limit=200)]
+            else:
+                from draft_feedback.drafting import template_names
+
+                pairs = [(name, where) for name, where in template_names(app.config)]
+        except Exception:  # noqa: BLE001 - a broken config must not break the shell
+            return []
+        return [CompletionItem(value, help=help_text) for value, help_text in pairs
+                if value.startswith(incomplete)]
+
+    return complete
+
+
 # --- drafting ---------------------------------------------------------------------------------
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.option("-s", "--scenario", metavar="NAME",
-              help="interview, application, promotion, submission, mentor, or one from your "
-                   "config (default: defaults.scenario).")
+@click.option("-s", "--scenario", metavar="NAME", shell_complete=_complete("scenario"),
+              help="interview, application, promotion, manuscript, pitch, grant, "
+                   "journal-article, admissions, mentor, or one from your config (default: "
+                   "defaults.scenario).")
 @click.option("--to", "to", metavar='"NAME <ADDR>"', help="The person to ask.")
 @click.option("--org", metavar="TEXT", help="Organisation: company, publisher, label, agency.")
 @click.option("--role", metavar="TEXT", help="The position, promotion, manuscript or pitch.")
 @click.option("--rejected", metavar="WHEN",
               help="When the rejection arrived (ISO 8601; naive = config timezone; "
                    "default now).")
-@click.option("--ask", "areas", metavar="AREA", multiple=True,
+@click.option("--ask", "areas", metavar="AREA", multiple=True, shell_complete=_complete("area"),
               help="A focus area (repeatable); see `draft-feedback areas`.")
 @click.option("--question", "questions", metavar="TEXT", multiple=True,
               help="A question of your own (repeatable; tone-checked).")
@@ -159,12 +213,18 @@ def cli(ctx: click.Context, config_path: str | None, home: str | None) -> None:
               help="Something specific you appreciated about the process.")
 @click.option("--future/--no-future", default=True,
               help="Ask to be kept in mind for future opportunities (default on).")
+@click.option("--context", metavar="TEXT",
+              help="Mentor: a line on what happened or the feedback received so far.")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: defaults.tone).")
-@click.option("--from-eml", "from_eml", metavar="FILE",
+@click.option("--from-eml", "from_eml", metavar="FILE", shell_complete=_complete("file"),
               help="Prefill from the saved rejection email (- for standard input).")
 @click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
+@click.option("--again", is_flag=True,
+              help="Confirm a request to someone who already has one (draft, queued or sent).")
+@click.option("--follow-up/--no-follow-up", "follow_up", default=None,
+              help="One gentle follow-up if no reply comes (default: follow_up.after_days).")
 @click.option("--thank-you-only", is_flag=True,
               help="A short thank-you with no questions (automated or form rejections).")
 @click.option("--guided", is_flag=True,
@@ -177,7 +237,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         questions: tuple[str, ...] = (), highlight: str | None = None, future: bool = True,
         tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
         at: str | None = None, thank_you_only: bool = False, guided: bool = False,
-        edit_first: bool = False, as_json: bool = False) -> None:
+        edit_first: bool = False, as_json: bool = False, again: bool = False,
+        follow_up: bool | None = None, context: str | None = None) -> None:
     """Draft a feedback request from the details of a rejection.
 
     The draft is saved in the outbox; --schedule or --at queue it for sending after the
@@ -188,14 +249,17 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
       draft-feedback new --to "Priya Shah <priya@example.com>" --org Acme \\
           --role "Data Analyst" --rejected 2026-11-27T16:00 \\
           --ask interview-system-design --highlight "the pairing exercise"
-      draft-feedback new -s submission --from-eml rejection.eml --schedule
+      draft-feedback new -s manuscript --from-eml rejection.eml --schedule
+      draft-feedback new -s mentor --to "Maria <maria@example.com>" --org Acme \\
+          --context "They wanted more experience with experiments"
     """
     from draft_feedback.workflow import NewOptions
 
     options = NewOptions(
         scenario=scenario, to=to, org=org, role=role, rejected=rejected, areas=areas,
         questions=questions, highlight=highlight, future=future, tone=tone, from_eml=from_eml,
-        schedule=schedule, at=at, thank_you_only=thank_you_only)
+        schedule=schedule, at=at, thank_you_only=thank_you_only, again=again,
+        follow_up=follow_up, context=context)
     if guided:
         from draft_feedback.guided import run as run_guided
 
@@ -205,7 +269,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
     if as_json:
         _print_json(record.to_json())
     elif guided:  # the flow has shown the preview already
-        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}."
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)} "
+                   f"({terminal.why(record, app.config.send_window, app.config.timezone)})."
                    if record.status == "scheduled" else
                    f"Request {record.id} is saved as a draft.")
         click.echo(_next_step(record))
@@ -220,11 +285,14 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
 
 def _create(app: App, options: Any, edit_first: bool) -> Record:
     """Validate, render, optionally edit, check and store one request."""
-    from draft_feedback.workflow import new_request, prepare
+    from draft_feedback.workflow import asked_before, new_request, prepare
 
     now = utcnow()
     prepared = prepare(options, app.config, app.catalog, now)
     _warn_automated(prepared)
+    note = asked_before(prepared, options, app.outbox, _interactive())
+    if note:
+        click.echo(note, err=True)
     return new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                        schedule=options.schedule, at=prepared.at, catalog=app.catalog,
                        revise=_revise if edit_first else None)
@@ -237,22 +305,29 @@ def _revise(subject: str, body: str) -> tuple[str, str]:
 
 
 def _warn_automated(prepared: Any) -> None:
+    from draft_feedback.addresses import lookalike_warnings
+
     rejection = prepared.rejection
-    if rejection is not None and rejection.automated:
-        click.echo(f"Note: {rejection.automated_reason}. There may be no person to read a "
-                   "request: give --to a real person's address, or use --thank-you-only.",
-                   err=True)
+    to = prepared.draft.to
+    if rejection is not None and rejection.to_header == "Reply-To" and rejection.to == to:
+        click.echo(f"Note: the recipient {to.email} is the email's Reply-To, not its From; "
+                   "check that is whom you mean to ask, or give --to.", err=True)
+    for warning in lookalike_warnings(to):
+        click.echo(f"Warning: {terminal.printable(warning)}.", err=True)
+    for note in prepared.notes:
+        click.echo(f"Note: {terminal.printable(note)}", err=True)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.option("-s", "--scenario", metavar="NAME", help="Scenario (default: defaults.scenario).")
+@click.option("-s", "--scenario", metavar="NAME", shell_complete=_complete("scenario"),
+              help="Scenario (default: defaults.scenario).")
 @pass_app
 def areas(app: App, scenario: str | None) -> None:
     """List the focus areas (id, label, question) a scenario offers.
 
     \b
     Example:
-      draft-feedback areas --scenario submission
+      draft-feedback areas --scenario manuscript
     """
     catalog = app.catalog
     chosen = catalog.scenario(scenario or app.config.defaults.scenario)
@@ -264,7 +339,8 @@ def areas(app: App, scenario: str | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@click.argument("file", required=False, default="-", metavar="[FILE | -]",
+                shell_complete=_complete("file"))
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
 @pass_app
 def check(app: App, file: str, as_json: bool) -> None:
@@ -327,7 +403,7 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @click.option("--eml", is_flag=True, help="Print the exact message that is (or was) sent.")
 @pass_app
@@ -355,7 +431,7 @@ def show(app: App, request_id: int, as_json: bool, eml: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def edit(app: App, request_id: int) -> None:
     """Edit the subject and body in $EDITOR; the tone check runs again.
@@ -372,7 +448,7 @@ def edit(app: App, request_id: int) -> None:
 
 
 @cli.command("schedule", context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @click.option("--at", "at", metavar="WHEN",
               help="Send at WHEN (ISO 8601; not before the cooling-off ends).")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
@@ -390,16 +466,18 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
     from draft_feedback.workflow import parse_at, schedule_request
 
     when = parse_at(at, app.config, utcnow())
-    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when)
+    record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when,
+                              notify=lambda note: click.echo(note, err=as_json))
     if as_json:
         _print_json(record.to_json())
     else:
-        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)}.")
+        click.echo(f"Request {record.id} is queued for {_when(record.send_at, app)} "
+                   f"({terminal.why(record, app.config.send_window, app.config.timezone)}).")
         click.echo(_next_step(record))
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def cancel(app: App, request_id: int) -> None:
     """Stop a draft or queued request; it stays in the history.
@@ -415,7 +493,7 @@ def cancel(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def retry(app: App, request_id: int) -> None:
     """Put an interrupted or failed request back in the queue.
@@ -434,8 +512,9 @@ def retry(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
-@click.argument("file", required=False, default="-", metavar="[FILE | -]")
+@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("file", required=False, default="-", metavar="[FILE | -]",
+                shell_complete=_complete("file"))
 @pass_app
 def reply(app: App, request_id: int, file: str) -> None:
     """Record the answer that came back (text or a saved .eml); status replied.
@@ -459,48 +538,114 @@ def reply(app: App, request_id: int, file: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Send at most N requests in this run.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only what was sent or went wrong (for cron).")
 @pass_app
-def send_due_cmd(app: App, dry_run: bool, limit: int | None) -> None:
+def send_due_cmd(app: App, dry_run: bool, limit: int | None, quiet: bool = False) -> None:
     """Send every queued request whose time has come. Safe from cron, safe to run twice.
 
+    Off a terminal every line starts with the time, so a log says when each thing happened.
+    `draft-feedback schedule-setup cron` prints the crontab line for this installation.
+
     \b
-    Example (crontab, every 10 minutes):
-      */10 * * * * draft-feedback send-due
+    Example (crontab, every 10 minutes; use the full path schedule-setup prints):
+      */10 * * * * /home/you/.venv/bin/draft-feedback send-due --quiet
     """
-    from draft_feedback.workflow import send_due
+    from draft_feedback.workflow import next_due, send_due
 
     report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
-    _print_report(report, app)
+    _print_report(report, app, quiet)
+    if not quiet and not any(o.status == "sent" for o in report.outcomes):
+        upcoming = next_due(app.outbox)
+        _say("Nothing is queued." if upcoming is None else
+             f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
 
-def _print_report(report: Any, app: App) -> None:
+def _say(message: str, err: bool = False) -> None:
+    """Print a line; off a terminal (cron, a log file) it starts with the time."""
+    stream = sys.stderr if err else sys.stdout
+    if not stream.isatty():
+        message = f"{utcnow().astimezone().isoformat(timespec='seconds')} {message}"
+    click.echo(message, err=err)
+
+
+def _print_report(report: Any, app: App, quiet: bool = False) -> None:
     for request_id in report.interrupted_before:
-        click.echo(f"request {request_id}: interrupted (a run stopped mid-send); check your "
-                   f"Sent folder, then `draft-feedback retry {request_id}` if it did not go")
+        _say(f"request {request_id}: interrupted (a run stopped mid-send); check your "
+             f"Sent folder, then `draft-feedback retry {request_id}` if it did not go")
     if report.dry_run:
         for o in report.outcomes:
-            click.echo(f"request {o.id}: would be sent to {o.detail}")
-        click.echo(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
-                   "to send.")
+            _say(f"request {o.id}: would be sent to {o.detail}")
+        if not quiet:
+            _say(f"dry run: {len(report.outcomes)} due, nothing sent. Run without --dry-run "
+                 "to send.")
         return
+    for note in report.notes:
+        click.echo(note)
     for o in report.outcomes:
+        detail = terminal.printable(o.detail)  # a server's reply may carry escape sequences
         if o.status == "sent":
-            click.echo(f"request {o.id}: sent")
+            _say(f"request {o.id}: sent")
+        elif o.status == "held":
+            _say(f"request {o.id}: held ({detail}); `draft-feedback schedule {o.id}` "
+                 "sends it anyway")
         elif o.status == "scheduled":
-            click.echo(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
-                       "again later", err=True)
+            _say(f"request {o.id}: not sent ({detail}); it stays queued and is tried "
+                 "again later", err=True)
         elif o.status == "failed":
-            click.echo(f"request {o.id}: failed ({o.detail}); fix the cause, then "
-                       f"`draft-feedback retry {o.id}`", err=True)
+            _say(f"request {o.id}: failed ({detail}); fix the cause, then "
+                 f"`draft-feedback retry {o.id}`", err=True)
         elif o.status == "interrupted":
-            click.echo(f"request {o.id}: interrupted ({o.detail}); check your Sent folder, "
-                       f"then `draft-feedback retry {o.id}` if it did not go", err=True)
+            _say(f"request {o.id}: interrupted ({detail}); check your Sent folder, "
+                 f"then `draft-feedback retry {o.id}` if it did not go", err=True)
+    if quiet:
+        return
     sent = sum(1 for o in report.outcomes if o.status == "sent")
     waiting = (f"; {report.waiting_for_window} due but waiting for the send window"
                if report.waiting_for_window else "")
-    click.echo(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+    _say(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+
+
+@cli.command("schedule-setup", context_settings=CONTEXT_SETTINGS)
+@click.argument("kind", type=click.Choice(["cron", "systemd", "launchd"]))
+@click.option("--install", is_flag=True, help="Install the entry instead of printing it.")
+@pass_app
+def schedule_setup(app: App, kind: str, install: bool) -> None:
+    """Print (or install) the entry that runs send-due every 10 minutes.
+
+    cron for a crontab, systemd for a user timer (Linux), launchd for macOS. The entry uses
+    the full path of this installation and this run's --config/--home settings.
+
+    \b
+    Example:
+      draft-feedback schedule-setup cron
+      draft-feedback schedule-setup systemd --install
+    """
+    from draft_feedback.config import home_dir
+    from draft_feedback.schedulers import entry
+    from draft_feedback.schedulers import install as install_entry
+
+    data = home_dir(app.home_option)
+    item = entry(kind, data)
+    if install:
+        for line in install_entry(item, data):
+            click.echo(line[0].upper() + line[1:] + ".")
+    else:
+        if item.cron_line is not None:
+            click.echo("# Add this line with `crontab -e`:")
+            click.echo(item.cron_line)
+        for path, text in item.files.items():
+            click.echo(f"# {path}")
+            click.echo(text)
+        if kind == "systemd":
+            click.echo("# then: systemctl --user daemon-reload && systemctl --user enable --now "
+                       "draft-feedback.timer")
+        if kind == "launchd":
+            click.echo(f"# then: launchctl load -w {next(iter(item.files))}")
+    for note in item.notes:
+        click.echo(f"Note: {note}", err=not install)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -554,7 +699,7 @@ def templates_list(app: App) -> None:
 
 
 @templates.command("show", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+@click.argument("name", shell_complete=_complete("template"))
 @pass_app
 def templates_show(app: App, name: str) -> None:
     """Print a template (yours if you have one of that name, else the built-in).
@@ -569,7 +714,7 @@ def templates_show(app: App, name: str) -> None:
 
 
 @templates.command("copy", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+@click.argument("name", shell_complete=_complete("template"))
 @click.option("--force", is_flag=True, help="Replace your existing copy.")
 @pass_app
 def templates_copy(app: App, name: str, force: bool) -> None:
@@ -596,20 +741,66 @@ def config_group() -> None:
 
 
 @config_group.command("init", context_settings=CONTEXT_SETTINGS)
+@click.option("--name", metavar="NAME", help="Your name, as your emails are signed.")
+@click.option("--email", metavar="ADDR", help="Your address, the one the requests come from.")
+@click.option("--timezone", metavar="TZ", help="Your IANA timezone (default: this machine's).")
+@click.option("--provider", type=click.Choice(list(PROVIDER_IDS)),
+              help="Fill in the mail settings of this provider.")
 @click.option("--force", is_flag=True, help="Replace an existing config file.")
 @pass_app
-def config_init(app: App, force: bool) -> None:
-    """Write the commented example config (never over an existing file without --force).
+def config_init(app: App, name: str | None, email: str | None, timezone: str | None,
+                provider: str | None, force: bool) -> None:
+    """Write a config with your name, address, timezone and mail provider.
+
+    On a terminal it asks for what the options do not give; every other key is written
+    commented out. Providers: gmail, outlook, fastmail, icloud, proton-bridge, relay.
 
     \b
     Example:
       draft-feedback config init
+      draft-feedback config init --name "Ana López" --email ana@fastmail.com \\
+          --timezone Europe/Madrid --provider fastmail
     """
+    from draft_feedback.config import config_path, local_timezone_name
+    from draft_feedback.guided import _checked as checked
+    from draft_feedback.presets import PROVIDERS, check_identity, guess_provider
     from draft_feedback.workflow import write_config
 
-    target = write_config(app.config_option, force)
-    click.echo(f"Wrote {target}. Set sender, timezone and smtp, then run "
-               "`draft-feedback config check`.")
+    target = config_path(app.config_option)
+    if target.exists() and not force:
+        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
+    if not _interactive() and (name is None or email is None):
+        missing = " and ".join(o for o, v in (("--name", name), ("--email", email)) if v is None)
+        raise BadInput(f"{missing}: config init writes your own name and address, and there is "
+                       'no terminal to ask on; give --name "Your Name" --email you@example.com '
+                       "(and --timezone, --provider)")
+    zone = timezone or local_timezone_name()
+    if _interactive():
+        name = name or click.prompt("Your name, as your emails are signed", value_proc=checked(
+            lambda text: check_identity(text, "x@example.com", "UTC")))
+        email = email or click.prompt("Your email address", value_proc=checked(
+            lambda text: check_identity("x", text, "UTC")))
+        if timezone is None:
+            zone = click.prompt("Your timezone", default=zone, value_proc=checked(
+                lambda text: check_identity("x", "x@example.com", text.strip())))
+        if provider is None:
+            click.echo("Mail provider: " + "; ".join(
+                f"{p.id} ({p.label})" for p in PROVIDERS.values()) + "; skip (set smtp later)")
+            provider = click.prompt("Provider", type=click.Choice([*PROVIDER_IDS, "skip"]),
+                                    default=guess_provider(email or "") or "skip")
+            provider = None if provider == "skip" else provider
+    assert name is not None and email is not None
+    name, email, zone = check_identity(name, email, zone.strip())
+    written = write_config(app.config_option, name, email, zone, provider, force)
+    chosen = PROVIDERS[provider] if provider else None
+    click.echo(f"Wrote {written}: sender {name} <{email}>, timezone {zone}"
+               + (f", {chosen.label} ({chosen.host}:{chosen.port}, {chosen.security})."
+                  if chosen else "; no mail provider yet (set smtp there before sending)."))
+    if chosen is not None and chosen.login:
+        click.echo(f"{chosen.note}\nNext: `draft-feedback login` stores the password; "
+                   "`draft-feedback config check` validates the file.")
+    else:
+        click.echo("Next: `draft-feedback config check` validates the file.")
 
 
 @config_group.command("check", context_settings=CONTEXT_SETTINGS)
@@ -655,8 +846,12 @@ def config_path_cmd(app: App) -> None:
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--imap", is_flag=True, help="The IMAP password, when it differs from SMTP's.")
+@click.option("--allow-insecure-keyring", is_flag=True,
+              help="Store it even in a plain-text or file keyring backend.")
 @pass_app
-def login(app: App, user: str | None, password_stdin: bool) -> None:
+def login(app: App, user: str | None, password_stdin: bool, imap: bool = False,
+          allow_insecure_keyring: bool = False) -> None:
     """Keep the SMTP password in the system keyring.
 
     For Gmail, use an app password (Google Account > Security > App passwords).
@@ -668,22 +863,25 @@ def login(app: App, user: str | None, password_stdin: bool) -> None:
     """
     from draft_feedback.workflow import smtp_user, store_password
 
-    name = smtp_user(app.config, user)
+    name = smtp_user(app.config, user, imap=imap)
+    kind = "IMAP" if imap else "SMTP"
     if password_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
     else:
-        secret = click.prompt(f"SMTP password for {name}", hide_input=True, default="",
+        secret = click.prompt(f"{kind} password for {name}", hide_input=True, default="",
                               show_default=False)
     if not secret:
         raise BadInput("the password is empty; nothing was stored")
-    store_password(name, secret)
-    click.echo(f"Password for {name} stored in the system keyring (service draft-feedback).")
+    where = store_password(name, secret, allow_insecure_keyring, imap=imap)
+    service = "draft-feedback-imap" if imap else "draft-feedback"
+    click.echo(f"{kind} password for {name} stored in {where}, service {service}.")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--user", metavar="EMAIL", help="SMTP login (default: smtp.user or sender.email).")
+@click.option("--imap", is_flag=True, help="Remove the IMAP password instead.")
 @pass_app
-def logout(app: App, user: str | None) -> None:
+def logout(app: App, user: str | None, imap: bool = False) -> None:
     """Remove the SMTP password from the system keyring.
 
     \b
@@ -692,9 +890,10 @@ def logout(app: App, user: str | None) -> None:
     """
     from draft_feedback.workflow import delete_password, smtp_user
 
-    name = smtp_user(app.config, user)
-    if delete_password(name):
-        click.echo(f"Password for {name} removed from the system keyring.")
+    name = smtp_user(app.config, user, imap=imap)
+    if delete_password(name, imap=imap):
+        click.echo(f"{'IMAP' if imap else 'SMTP'} password for {name} removed from the system "
+                   "keyring.")
     else:
         click.echo(f"No password for {name} was stored.")
 
@@ -754,10 +953,25 @@ def main(argv: list[str] | None = None, prog_name: str = "draft-feedback") -> No
     sys.exit(code)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> int:
     """Call a Click entry point and translate what it raises into an exit code."""
+    closed_stdin = sys.stdin is None
+    if closed_stdin:
+        # Started with standard input closed (`<&-`, some service managers): reads see an
+        # empty input and get the same clear errors, instead of failing on None.
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the whole run
     try:
         entry(args=argv, prog_name=prog_name, standalone_mode=False)
+        sys.stdout.flush()  # here, where a reader that left (head, true) is caught below
     except DraftFeedbackError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code
@@ -766,13 +980,22 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        click.echo("Aborted; nothing was stored.", err=True)
-        return EXIT_FAILURE
+    except click.Abort as exc:
+        if closed_stdin:
+            click.echo("Error: standard input is closed, so there is nothing to answer the "
+                       "questions with; run it on a terminal, or give the options instead; "
+                       "nothing was stored.", err=True)
+            return EXIT_BAD_INPUT
+        # Ctrl-C (or the end of input) at a prompt; 130 is the shell's code for SIGINT.
+        note = getattr(exc, "note", None)
+        click.echo(f"\nInterrupted. {note}" if note else "\nAborted; nothing was stored.",
+                   err=True)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         click.echo("\nInterrupted.", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -783,3 +1006,148 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
     return 0
 
 
+
+
+# --- after the request: sync, thank, reflect, review -------------------------------------------
+
+
+@cli.command("sync", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print what was found as JSON.")
+@pass_app
+def sync_cmd(app: App, as_json: bool) -> None:
+    """Read the mailbox (read-only): record replies, hold requests whose recipient wrote first.
+
+    Nothing in the mailbox is marked read, moved or deleted.
+
+    \b
+    Example:
+      draft-feedback sync
+    """
+    from draft_feedback.workflow import sync_mailbox
+
+    report = sync_mailbox(app.outbox, app.config, utcnow())
+    if as_json:
+        _print_json(report.to_json())
+        return
+    for event in report.events:
+        click.echo(f"request {event.request_id}: {event.action} ({event.detail})")
+    replied = sum(1 for e in report.events if e.action == "replied")
+    held = sum(1 for e in report.events if e.action == "held")
+    click.echo(f"{report.messages:,} message(s) read in {report.seconds:.2f} s: {replied} "
+               f"repl{'y' if replied == 1 else 'ies'} recorded, {held} held.")
+    for event in report.events:
+        if event.action == "replied":
+            click.echo(f"Next: `draft-feedback show {event.request_id}` to read it, "
+                       f"`draft-feedback thank {event.request_id}` to say thank you.")
+            break
+    for event in report.events:
+        if event.action == "held":
+            click.echo(f"Held requests wait for you: `draft-feedback schedule "
+                       f"{event.request_id}` sends one anyway, `draft-feedback cancel "
+                       f"{event.request_id}` ends it.")
+            break
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@click.option("--schedule", is_flag=True, help="Queue at the next opening of the send window.")
+@click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (ISO 8601).")
+@click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
+              help="Register of the wording (default: the request's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_app
+def thank(app: App, request_id: int, schedule: bool, at: str | None, tone: str | None,
+          as_json: bool) -> None:
+    """Draft a short thank-you to the reply of request ID, threaded under their answer.
+
+    No cooling-off: they gave their time, so it may go within the day.
+
+    \b
+    Example:
+      draft-feedback thank 7 --schedule
+    """
+    from draft_feedback.workflow import parse_at, thank_reply
+
+    when = parse_at(at, app.config, utcnow())
+    record = thank_reply(request_id, app.outbox, app.config, utcnow(), schedule=schedule,
+                         at=when, tone=tone)
+    if as_json:
+        _print_json(record.to_json())
+        return
+    click.echo(_render_record(record, app))
+    click.echo(_next_step(record))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", type=int, metavar="ID")
+@pass_app
+def reflect(app: App, request_id: int) -> None:
+    """Note, privately, what in a reply resonates, what does not, and one next step.
+
+    Stored with the request and never sent.
+
+    \b
+    Example:
+      draft-feedback reflect 7
+    """
+    from draft_feedback.workflow import REFLECT_QUESTIONS, reflect_on_reply
+
+    record = app.outbox.get(request_id)
+    if record.status != "replied":
+        reflect_on_reply(request_id, {}, app.outbox, utcnow())  # raises the clear error
+    if record.reply:
+        click.echo(record.reply.rstrip("\n"))
+        click.echo("")
+    answers = {}
+    for key, question in REFLECT_QUESTIONS:
+        answers[key] = click.prompt(question, default="", show_default=False)
+    record = reflect_on_reply(request_id, answers, app.outbox, utcnow())
+    click.echo(f"Kept with request {record.id}, for you only; `draft-feedback review` gathers "
+               "your next steps.")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@pass_app
+def review(app: App, as_json: bool) -> None:
+    """The journey so far: requests, replies, what you asked, what came back, next steps.
+
+    \b
+    Example:
+      draft-feedback review
+    """
+    from draft_feedback.workflow import review_journey
+
+    summary = review_journey(app.outbox, app.catalog, app.config, utcnow())
+    if as_json:
+        _print_json(summary.to_json())
+        return
+    click.echo(_review_page(summary))
+
+
+def _review_page(summary: Any) -> str:
+    lines = ["Your feedback journey", "=====================", ""]
+    if not summary.by_status:
+        return "\n".join(lines + ["No requests yet. `draft-feedback new --help` shows how to "
+                                  "start."])
+    counts = ", ".join(f"{n} {s}" for s, n in summary.by_status.items())
+    lines.append(f"Requests:   {sum(summary.by_status.values())} ({counts})")
+    if summary.sent:
+        rate = f"{summary.reply_rate:.0%}" if summary.reply_rate is not None else "-"
+        lines.append(f"Replies:    {summary.replied} of {summary.sent} sent ({rate})")
+    if summary.median_reply_days is not None:
+        lines.append(f"Median time to a reply: {summary.median_reply_days:g} days")
+    if summary.areas:
+        lines += ["", "What you asked about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.areas]
+    if summary.themes:
+        lines += ["", "What the replies talk about:"]
+        lines += [f"  {n} x {label}" for label, n in summary.themes]
+    if summary.next_steps:
+        lines += ["", "Your next steps:"]
+        lines += [f"  [{i}] {step}" for i, step in summary.next_steps]
+    if summary.waiting:
+        lines += ["", "Still waiting:"]
+        lines += [f"  {i:>3} {status:<11} {detail}" for i, status, detail in summary.waiting]
+    lines += ["", "Some feedback will resonate and some won't; both are fine. Keep what helps."]
+    return "\n".join(lines)

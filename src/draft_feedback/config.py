@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput
+from draft_feedback.wording import LANGUAGES, language_from_locale
 
 if TYPE_CHECKING:
     from draft_feedback.addresses import Address
@@ -20,12 +21,14 @@ APP_NAME = "draft-feedback"
 CONFIG_ENV = "DRAFT_FEEDBACK_CONFIG"
 HOME_ENV = "DRAFT_FEEDBACK_HOME"
 PASSWORD_ENV = "DRAFT_FEEDBACK_SMTP_PASSWORD"
+IMAP_PASSWORD_ENV = "DRAFT_FEEDBACK_IMAP_PASSWORD"
 OUTBOX_NAME = "outbox.sqlite3"
 TONES = ("warm", "formal", "brief")
 SECURITIES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 # A YAML alias can make a few lines expand into millions of nodes; a real config has a few hundred.
 MAX_NODES = 20_000
+MAX_CONFIG_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 500  # one line of catalog text; a signature may be four times that
 
 
@@ -81,6 +84,45 @@ class Smtp:
     login: bool = True
     timeout: float = 60.0
     oauth2_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Imap:
+    """How to read the user's mailbox (read-only) for replies."""
+
+    host: str
+    port: int = 993
+    security: str = "ssl"
+    user: str | None = None
+    mailbox: str = "INBOX"
+    timeout: float = 60.0
+    oauth2_file: str | None = None
+
+
+# Where a provider's IMAP server is, from its SMTP host; anything else must name imap.host.
+IMAP_HOSTS = {
+    "smtp.gmail.com": "imap.gmail.com",
+    "smtp.googlemail.com": "imap.gmail.com",
+    "smtp.office365.com": "outlook.office365.com",
+    "smtp-mail.outlook.com": "outlook.office365.com",
+    "smtp.fastmail.com": "imap.fastmail.com",
+    "smtp.mail.me.com": "imap.mail.me.com",
+    "smtp.mail.yahoo.com": "imap.mail.yahoo.com",
+}
+IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+
+
+def is_loopback(host: str) -> bool:
+    """True for a host that names this machine: localhost, 127.0.0.0/8 or ::1."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -143,6 +185,17 @@ class Config:
     focus_areas: tuple[FocusAreaOverride, ...] = ()
     scenarios: tuple[ScenarioOverride, ...] = ()
     tone: Tone = field(default_factory=Tone)
+    imap: Imap | None = None
+    follow_up_days: int | None = None
+
+    @property
+    def imap_user(self) -> str | None:
+        """Return the IMAP login name: imap.user, else the SMTP login name."""
+        if self.imap is not None and self.imap.user:
+            return self.imap.user
+        return self.smtp_user
+    # en-GB or en-US: the spelling of the built-in templates and catalog.
+    language: str = field(default_factory=lambda: language_from_locale(os.environ))
 
     @property
     def source(self) -> str:
@@ -340,13 +393,22 @@ class _Reader:
 
 
 TOP_KEYS = ("sender", "timezone", "cooling_off", "send_window", "smtp", "defaults",
-            "templates_dir", "focus_areas", "scenarios", "tone")
+            "templates_dir", "focus_areas", "scenarios", "tone", "imap", "follow_up",
+            "language")
 
 
 def load_config(path: Path) -> Config:
     """Read and validate the config file; a missing file means the built-in defaults."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # Read a bounded amount: a config pointing at /dev/zero (or a disk image) would
+        # otherwise be read until memory runs out.
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise BadInput(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB, which no "
+                           "config is; check that --config or DRAFT_FEEDBACK_CONFIG names the "
+                           "config file")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return Config(path=path, exists=False, timezone=ZoneInfo(local_timezone_name()),
                       send_window=_default_window(ZoneInfo(local_timezone_name())))
@@ -403,7 +465,20 @@ def parse_config(text: str, path: Path) -> Config:
         focus_areas=_focus_areas(top),
         scenarios=_scenarios(top),
         tone=_tone(top),
+        imap=_imap(top),
+        follow_up_days=_follow_up(top),
+        language=_language(top),
     )
+
+
+def _language(top: _Reader) -> str:
+    language = top.text("language")
+    if language is None:
+        return language_from_locale(os.environ)
+    if language not in LANGUAGES:
+        raise top.error(top.node("language").line, "language",
+                        f"unknown language {language!r}; use en-GB or en-US")
+    return language
 
 
 def _cooling_hours(reader: _Reader, key: str) -> int | None:
@@ -451,7 +526,9 @@ def _checked_address(section: _Reader, key: str, name: str, email: str) -> Addre
 
     where = f"{section.source}:{section.node(key).line}: {section.prefix}{key}"
     try:
-        clean_name = check_header_value(name, f"{section.source}: {section.prefix}name")
+        name_line = section.node("name").line if section.has("name") else section.line
+        clean_name = check_header_value(name,
+                                        f"{section.source}:{name_line}: {section.prefix}name")
         parsed = parse_address(email, where)
     except BadInput as exc:
         raise BadInput(str(exc)) from None
@@ -475,7 +552,8 @@ def _send_window(top: _Reader, tz: ZoneInfo) -> SendWindow | None:
         return None
     if node.value is None:
         return default_window(tz)
-    section = _Reader(top.source, node, "send_window.", ("days", "start", "end", "timezone"))
+    section = _Reader(top.source, node, "send_window.",
+                      ("days", "start", "end", "timezone", "holidays"))
     window_tz = tz
     zone_name = section.text("timezone")
     if zone_name:
@@ -485,11 +563,25 @@ def _send_window(top: _Reader, tz: ZoneInfo) -> SendWindow | None:
                                 f"unknown timezone {zone_name!r}; use an IANA name like "
                                 "America/New_York")
         window_tz = found
-    days = section.words("days") or ("mon", "tue", "wed", "thu", "fri")
+    days = section.words("days")
+    if days == ():
+        raise section.error(section.node("days").line, "send_window.days",
+                            "is empty, so nothing could ever be sent; list the days like "
+                            "[mon, tue, wed, thu, fri], or set send_window: off")
+    days = days or ("mon", "tue", "wed", "thu", "fri")
     start = _clock(section, "start", "09:00")
     end = _clock(section, "end", "17:00")
+    holidays = section.text("holidays")
+    if holidays is not None:
+        from draft_feedback.timing import check_holidays
+
+        try:
+            holidays = check_holidays(holidays)
+        except ValueError as exc:
+            raise section.error(section.node("holidays").line, "send_window.holidays",
+                                str(exc)) from None
     try:
-        return parse_window(days, start, end, window_tz)
+        return parse_window(days, start, end, window_tz, holidays=holidays or None)
     except ValueError as exc:
         raise section.error(section.line, "send_window", str(exc)) from None
 
@@ -529,15 +621,85 @@ def _smtp(top: _Reader) -> Smtp:
             raise BadInput(str(exc)) from None
     timeout = section.whole("timeout", 60, 1, 3600)
     oauth2 = section.text("oauth2_file")
+    login = bool(section.flag("login", True))
+    if login and security == "none" and not is_loopback(host):
+        line = section.node("security").line if section.has("security") else section.line
+        raise section.error(
+            line, "smtp.security",
+            f"none with smtp.login true would send your password to {host} unencrypted; use "
+            "ssl (port 465) or starttls (port 587), or login: false for a relay that needs no "
+            "password (none with a login is only for a relay on this machine: localhost, "
+            "127.0.0.1, ::1)")
     return Smtp(
         host=host,
         port=port or DEFAULT_PORTS[security],
         security=security,
         user=user or None,
-        login=bool(section.flag("login", True)),
+        login=login,
         timeout=float(timeout or 60),
         oauth2_file=str(Path(oauth2).expanduser()) if oauth2 else None,
     )
+
+
+def _imap(top: _Reader) -> Imap | None:
+    if "imap" not in top.items:
+        return None
+    node = top.node("imap")
+    if node.value is False or (isinstance(node.value, str) and node.value.lower() == "off"):
+        return None
+    if node.value is None or node.value is True:
+        node = Node({}, node.line)
+    section = _Reader(top.source, node, "imap.",
+                      ("host", "port", "security", "user", "mailbox", "timeout", "oauth2_file"))
+    security = (section.text("security", "ssl") or "ssl").lower()
+    if security not in SECURITIES:
+        raise section.error(section.node("security").line, "imap.security",
+                            f"{security!r} is not one of " + ", ".join(SECURITIES))
+    smtp_host = _smtp(top).host
+    host = section.text("host") or IMAP_HOSTS.get(smtp_host.lower())
+    if host is None and is_loopback(smtp_host):
+        host = smtp_host  # a local bridge (Proton) or test server serves both
+    if not host:
+        raise section.error(section.line, "imap.host",
+                            f"missing; the IMAP server of {smtp_host} is not known, so name it, "
+                            "e.g. host: imap.example.com")
+    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host):
+        raise section.error(section.node("host").line, "imap.host",
+                            f"{host!r} is not a host name")
+    if security == "none" and not is_loopback(host):
+        line = section.node("security").line
+        raise section.error(line, "imap.security",
+                            f"none would send the password in the clear to {host}; use ssl or "
+                            "starttls (security: none is only for a server on this machine)")
+    user = section.text("user")
+    if user is not None:
+        from draft_feedback.addresses import check_header_value
+
+        try:
+            user = check_header_value(user, f"{top.source}: imap.user")
+        except BadInput as exc:
+            raise BadInput(str(exc)) from None
+    mailbox = section.text("mailbox", "INBOX") or "INBOX"
+    if any(c in mailbox for c in "\r\n\x00\"") or len(mailbox) > 200:
+        raise section.error(section.node("mailbox").line, "imap.mailbox",
+                            f"{mailbox[:40]!r} is not a mailbox name like INBOX")
+    oauth2 = section.text("oauth2_file") or _smtp(top).oauth2_file
+    return Imap(
+        host=host,
+        port=section.whole("port", IMAP_PORTS[security], 1, 65535) or IMAP_PORTS[security],
+        security=security,
+        user=user or None,
+        mailbox=mailbox,
+        timeout=float(section.whole("timeout", 60, 1, 3600) or 60),
+        oauth2_file=str(Path(oauth2).expanduser()) if oauth2 else None,
+    )
+
+
+def _follow_up(top: _Reader) -> int | None:
+    section = top.section("follow_up", ("after_days",))
+    if section is None:
+        return None
+    return section.whole("after_days", None, 3, 60)
 
 
 def _defaults(top: _Reader) -> Defaults:
@@ -651,18 +813,3 @@ def _plain(node: Node) -> Any:
     if isinstance(node.value, str) or node.raw is None:
         return node.value
     return node.value if isinstance(node.value, (int, float)) else node.raw
-
-
-
-def write_example_config(target: Path, force: bool) -> Path:
-    """Write the commented example config, never over an existing file without force."""
-    from draft_feedback.resources import example_config
-
-    if target.exists() and not force:
-        raise BadInput(f"{target} already exists; edit it, or add --force to replace it")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(example_config(), encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"{target}: cannot write: {exc.strerror}") from None
-    return target

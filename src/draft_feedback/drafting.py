@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from draft_feedback.catalog import THANK_YOU_TEMPLATE, Catalog, Scenario
+from draft_feedback import wording
+from draft_feedback.catalog import THANK_YOU_TEMPLATE, Catalog, Scenario, builtin_catalog_data
 from draft_feedback.config import Config
 from draft_feedback.deadline import deadline
 from draft_feedback.errors import BadInput
@@ -24,8 +27,7 @@ if TYPE_CHECKING:
 MAX_OUTPUT_CHARS = 100_000
 MAX_RENDER_SECONDS = 5.0
 SIGNATURE_PLACEHOLDER = "[Your name]"
-_TITLES = {"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "mx.", "prof", "prof.",
-           "professor", "sir", "dame"}
+_COUNTS = {1: "A quick question", 2: "Two quick questions", 3: "Three quick questions"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class DraftInput:
     tone: str = "warm"
     thank_you_only: bool = False
     subject: str | None = None
+    context: str = ""  # mentor: a line on what happened or the feedback received so far
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,18 @@ def choose_questions(inp: DraftInput, catalog: Catalog, max_questions: int) -> t
     if inp.thank_you_only or scenario.thank_you_only:
         return ()
     areas = [catalog.area(a, scenario.id) for a in inp.areas]
-    own = [_as_question(q) for q in inp.questions if q.strip()]
-    total = len(areas) + len(own)
+    typed = [q for q in inp.questions if q.strip()]
+    total = len(areas) + len(typed)
     if total > max_questions:
         raise BadInput(
             f"--ask/--question: {total} questions chosen, at most {max_questions} "
             "(defaults.max_questions); keep the one to three that matter most"
         )
+    own = [_as_question(q) for q in typed]
     if total == 0:
-        areas = [catalog.area(a, scenario.id) for a in scenario.default_areas][:max_questions]
+        # A brief request asks one question unless the user chose more.
+        limit = 1 if inp.tone == "brief" else max_questions
+        areas = [catalog.area(a, scenario.id) for a in scenario.default_areas][:limit]
     seen: list[str] = []
     for q in [a.question for a in areas] + own:
         if q not in seen:
@@ -78,24 +84,16 @@ def choose_questions(inp: DraftInput, catalog: Catalog, max_questions: int) -> t
 
 
 def _as_question(text: str) -> str:
-    text = " ".join(text.split())
-    text = text.rstrip(" .!;,:")
-    if not text.endswith("?"):
-        text += "?"
-    return text[:1].upper() + text[1:]
+    try:
+        return wording.as_question(text)
+    except wording.NotAQuestion:
+        raise BadInput(f"--question: {' '.join(text.split())!r} is not a question; write it as "
+                       "one, such as 'What would make my portfolio stronger?'") from None
 
 
 def first_name(name: str) -> str:
     """Guess the given name to greet someone by: 'Dr. Priya Shah' -> 'Priya', 'Shah, Priya'."""
-    name = " ".join(name.replace('"', " ").split())
-    if "," in name:
-        last, _, rest = name.partition(",")
-        name = rest.strip() or last.strip()
-    words = [w for w in name.split() if w.lower() not in _TITLES]
-    if not words:
-        return ""
-    word = words[0]
-    return word if any(c.isalpha() for c in word) and "@" not in word else ""
+    return wording.first_name(name)
 
 
 def signature_for(config: Config) -> str:
@@ -106,6 +104,29 @@ def signature_for(config: Config) -> str:
         if config.sender.name:
             return config.sender.name
     return SIGNATURE_PLACEHOLDER
+
+
+def sign(body: str, config: Config) -> str | None:
+    """Put the sender's signature where a draft saved before there was one says [Your name].
+
+    The sign-off above it is kept or dropped as the templates' closing macro decides, so the
+    result reads as if the draft had been written with the sender configured. None when the
+    body has no placeholder line or there is still no sender.
+    """
+    signature = signature_for(config)
+    if signature == SIGNATURE_PLACEHOLDER:
+        return None
+    lines = body.split("\n")
+    if SIGNATURE_PLACEHOLDER not in (line.strip() for line in lines):
+        return None
+    at = max(i for i, line in enumerate(lines) if line.strip() == SIGNATURE_PLACEHOLDER)
+    signoff = lines[at - 1].strip() if at > 0 and lines[at - 1].rstrip().endswith(",") else ""
+    closing = render_string(
+        environment(config),
+        '{% import "_macros.txt.j2" as m %}{{ m.closing(signoff, signature) }}',
+        {"signoff": signoff or "", "signature": signature}, "_macros.txt.j2")
+    start = at - 1 if signoff else at
+    return "\n".join([*lines[:start], *closing.strip("\n").split("\n"), *lines[at + 1:]])
 
 
 def context(inp: DraftInput, scenario: Scenario, questions: tuple[str, ...],
@@ -125,6 +146,10 @@ def context(inp: DraftInput, scenario: Scenario, questions: tuple[str, ...],
         "highlight": inp.highlight.strip().rstrip(" .!;,:"),
         "sender_name": config.sender.name if config.sender else "",
         "signature": signature_for(config),
+        "context": " ".join(inp.context.split()),
+        "subject_lead": (_COUNTS.get(len(questions), "A few quick questions") + " about"
+                         if questions else "With thanks:"),
+        "language": config.language,
     }
 
 
@@ -142,7 +167,9 @@ def render(inp: DraftInput, config: Config, catalog: Catalog) -> Draft:
     if inp.subject is not None:
         subject = inp.subject
     else:
-        subject = render_string(env, scenario.subject, ctx, f"scenarios.{scenario.id}.subject")
+        own = any(o.id == scenario.id and o.subject for o in config.scenarios)
+        subject = render_string(env, scenario.subject, ctx, f"scenarios.{scenario.id}.subject",
+                                trusted=not own)
     subject = cap_subject(" ".join(subject.split()))
     check_header_value(subject, "subject")
     return Draft(subject=subject, body=body, questions=questions, thank_you_only=not questions)
@@ -163,22 +190,105 @@ def template_dirs(config: Config) -> list[Path]:
 
 def environment(config: Config) -> Environment:
     """Return the sandboxed, strict, plain-text Jinja environment for the config's folders."""
-    return _environment(tuple(str(d) for d in template_dirs(config)))
+    return _environment(tuple(str(d) for d in template_dirs(config)), config.language)
 
 
 @functools.lru_cache(maxsize=8)
-def _environment(folders: tuple[str, ...]) -> Environment:
-    # One environment per set of folders, so compiled templates are reused across drafts
-    # (Jinja still reloads a template whose file changed).
-    from jinja2 import FileSystemLoader, StrictUndefined
+def _environment(folders: tuple[str, ...], language: str = "en-GB") -> Environment:
+    # One environment per set of folders and language, so compiled templates are reused
+    # across drafts (Jinja still reloads a template whose file changed).
+    from jinja2 import StrictUndefined
 
     sandbox = _sandbox_class()
-    return sandbox(
-        loader=FileSystemLoader(list(folders)),
+    env = sandbox(
+        loader=_loader_class()(list(folders), language),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
+    env.filters.update(FILTERS)
+    data = builtin_catalog_data()
+    teams = {sid: wording.respell(s.get("team", ""), language)
+             for sid, s in data["scenarios"].items()}
+    aliases = (data.get("aliases") or {}).get("scenarios") or {}
+    teams.update({old: teams.get(new, "") for old, new in aliases.items()})
+    env.globals.update(
+        greet=wording.greeting,
+        teams=teams,
+        personal_scenarios=[sid for sid, s in data["scenarios"].items() if s.get("personal")],
+        language=language,
+    )
+    return env
+
+
+# The filters the templates use to make typed slots grammatical (see wording.py).
+FILTERS: dict[str, Any] = {
+    "the": wording.the,
+    "work": wording.work,
+    "inner": wording.inner,
+    "owner": wording.owner,
+    "promotion": wording.promotion,
+    "highlight": wording.highlight_sentence,
+    "sentence": wording.sentence,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _loader_class() -> Any:
+    """Build the loader that writes the built-in templates in the configured spelling."""
+    from jinja2 import FileSystemLoader
+
+    class Loader(FileSystemLoader):
+        def __init__(self, searchpath: list[str], language: str) -> None:
+            super().__init__(searchpath)
+            self.language = language
+
+        def get_source(self, environment: Any, template: str) -> Any:
+            source, filename, uptodate = super().get_source(environment, template)
+            if Path(filename).parent == builtin_dir():
+                # Built-in text only: a user's own templates keep their own spelling.
+                source = wording.respell(source, self.language)
+            return source, filename, uptodate
+
+    return Loader
+
+
+def _bytecode_cache() -> Any:
+    """Keep compiled templates in the cache folder, for this Jinja and this sandbox only.
+
+    Jinja checks each entry against the template's source, so an edited template is compiled
+    again; the folder's name covers what the source does not: Jinja's version and the code
+    that defines the sandbox (this module), which decides what the compiled code calls.
+    """
+    import jinja2
+    from jinja2 import FileSystemBytecodeCache
+
+    from draft_feedback.cache import cache_dir, digest
+
+    class Cache(FileSystemBytecodeCache):
+        """A bytecode cache whose folder may be unwritable or vanish: a miss, never an error."""
+
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - a damaged entry is compiled afresh
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    try:
+        with open(__file__, "rb") as handle:
+            key = digest(jinja2.__version__.encode(), handle.read())
+        folder = os.path.join(cache_dir(), "jinja", key)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return Cache(folder)
 
 
 def render_template(env: Environment, name: str, ctx: dict[str, Any]) -> str:
@@ -192,16 +302,116 @@ def render_template(env: Environment, name: str, ctx: dict[str, Any]) -> str:
             str(d) for d in getattr(env.loader, "searchpath", [])) + f" ({exc.message})") from None
     except Exception as exc:  # noqa: BLE001 - a template is user code; report, never crash
         raise _template_error(exc, name) from None
-    return _run(template, ctx, template.filename or name)
+    filename = template.filename or name
+    if Path(filename).parent == builtin_dir():
+        return _run(template, ctx, filename)
+    return contained(lambda: _run(template, ctx, filename), filename)
 
 
-def render_string(env: Environment, source: str, ctx: dict[str, Any], label: str) -> str:
+def render_string(env: Environment, source: str, ctx: dict[str, Any], label: str,
+                  trusted: bool = False) -> str:
     """Render a template given as text (a subject line), naming `label` in errors."""
     try:
-        template = env.from_string(source)
+        template = _compiled_string(env, source)
     except Exception as exc:  # noqa: BLE001
         raise _template_error(exc, label) from None
-    return _run(template, ctx, label)
+    if trusted:
+        return _run(template, ctx, label)
+    return contained(lambda: _run(template, ctx, label), label)
+
+
+MAX_RENDER_MEMORY = 256 * 1024 * 1024  # bytes a user template may add to the process
+
+
+def contained(work: Callable[[], str], label: str) -> str:
+    """Run a user template's render in a child process bounded in memory and time.
+
+    The sandbox caps what `*`, `+` and the widening filters produce, but a template is a
+    program: sum, tojson, join, `~` and nested loops build values no list of checks can
+    foresee. The child gets an address-space limit and is killed at the time limit, so no
+    template can take the machine's memory or hold the command. Where there is no fork
+    (Windows) the sandbox and the render deadline are the bound.
+    """
+    import os
+
+    if not hasattr(os, "fork"):
+        return work()
+    import json
+    import select
+    import signal
+    import time
+    import warnings
+
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with helper threads alive
+        pid = os.fork()
+    if pid == 0:  # the child: render, report, and leave without running any cleanup
+        try:
+            import gc
+
+            gc.disable()  # a collection would touch, and so copy, every page of the parent
+            os.close(read_end)
+            _limit_memory()
+            try:
+                outcome = ["ok", work()]
+            except BadInput as exc:
+                outcome = ["bad", str(exc)]
+            except MemoryError:
+                outcome = ["bad", f"{label}: the template needs too much memory (more than "
+                                  f"{MAX_RENDER_MEMORY // 2**20} MiB)"]
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent, never raised
+                outcome = ["bad", f"{label}: the template failed: {type(exc).__name__}"]
+            data = json.dumps(outcome).encode("utf-8")
+            while data:
+                data = data[os.write(write_end, data):]
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    ends = time.monotonic() + MAX_RENDER_SECONDS + 2
+    try:
+        while True:
+            left = ends - time.monotonic()
+            ready = select.select([read_end], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                raise BadInput(f"{label}: the template ran for more than "
+                               f"{MAX_RENDER_SECONDS:g} seconds; look for a loop that never ends")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    if not chunks:
+        raise BadInput(f"{label}: the template needs too much memory (more than "
+                       f"{MAX_RENDER_MEMORY // 2**20} MiB)")
+    kind, text = json.loads(b"".join(chunks))
+    if kind != "ok":
+        raise BadInput(text)
+    return str(text)
+
+
+def _limit_memory() -> None:
+    """Cap the child's address space at what it uses now plus MAX_RENDER_MEMORY (Linux)."""
+    import os
+    import resource
+
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = in_use + MAX_RENDER_MEMORY
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError):
+        pass  # no /proc (macOS): the time limit alone bounds it there
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_string(env: Environment, source: str) -> Any:
+    # A scenario's subject line is compiled once, not on every draft.
+    return env.from_string(source)
 
 
 def _run(template: Any, ctx: dict[str, Any], label: str) -> str:

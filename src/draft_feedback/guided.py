@@ -41,11 +41,8 @@ def run(app: App, options: NewOptions) -> Record:
         check_address,
         check_detail,
         check_rejected,
-        has_errors,
         new_request,
         prepare,
-        schedule_request,
-        send_time,
     )
 
     catalog = app.catalog
@@ -57,7 +54,8 @@ def run(app: App, options: NewOptions) -> Record:
         answers.append((item.id, answer))
     click.echo("")
     scenario = click.prompt("Scenario", type=click.Choice(list(catalog.scenarios)),
-                            default=options.scenario or app.config.defaults.scenario)
+                            default=catalog.scenario_aliases.get(
+                                *[options.scenario or app.config.defaults.scenario] * 2))
     from_eml, prefill = _ask_rejection(app, options.from_eml)
     if prefill is not None and prefill.automated:
         click.echo(f"Note: {prefill.automated_reason}; there may be no person to ask. Give "
@@ -121,8 +119,39 @@ def run(app: App, options: NewOptions) -> Record:
                      reflection=tuple(answers))
     now = app.now()
     prepared = prepare(chosen, app.config, catalog, now)
+    for note in prepared.notes:
+        if not note.endswith("--thank-you-only."):  # the flow has said that already
+            click.echo(f"Note: {note}")
     record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                          catalog=catalog)
+    try:
+        return _review(app, record)
+    except (click.Abort, KeyboardInterrupt):
+        # Stored already: say where it stands, not "nothing was stored".
+        raise StoppedAfterSave(app.outbox.get(record.id), app.config.timezone) from None
+
+
+class StoppedAfterSave(click.Abort):
+    """Ctrl-C after the request was stored: what there is, and the next step."""
+
+    def __init__(self, record: Record, tz: Any) -> None:
+        super().__init__()
+        where = (f"queued for {terminal.when(record.send_at, tz)}"
+                 if record.status == "scheduled" else "saved as a draft")
+        self.note = f"Request {record.id} is {where}. " + terminal.next_step(
+            record, _placeholder())
+
+
+def _placeholder() -> str:
+    from draft_feedback.workflow import SIGNATURE_PLACEHOLDER
+
+    return SIGNATURE_PLACEHOLDER
+
+
+def _review(app: App, record: Record) -> Record:
+    """Show the stored request, offer to fix flagged wording, and offer to schedule it."""
+    from draft_feedback.workflow import has_errors, schedule_request, send_time
+
     tz = app.config.timezone
     click.echo("\n" + terminal.render_record(record, tz) + "\n")
     if has_errors(record.findings):
@@ -144,8 +173,21 @@ def run(app: App, options: NewOptions) -> Record:
 
 def revise_in_editor(subject: str, body: str) -> tuple[str, str]:
     """Open subject and body in $EDITOR and return them as edited (unchanged if not saved)."""
-    edited = click.edit(f"{EDIT_HELP}Subject: {subject}\n\n{body}", extension=".txt",
-                        require_save=True)
+    import os
+    import sys
+
+    if not (os.environ.get("VISUAL") or os.environ.get("EDITOR")) and not (
+            sys.stdin.isatty() and sys.stdout.isatty()):
+        # With no editor named, Click starts vi, which off a terminal waits for ever.
+        raise BadInput("no editor to open: EDITOR is empty and there is no terminal; set "
+                       "EDITOR (or VISUAL) to a command that edits a file and exits, or run "
+                       "this on a terminal; nothing was changed")
+    try:
+        edited = click.edit(f"{EDIT_HELP}Subject: {subject}\n\n{body}", extension=".txt",
+                            require_save=True)
+    except UnicodeDecodeError:
+        raise BadInput("the editor saved text that is not UTF-8; set it to save UTF-8 and try "
+                       "again; nothing was changed") from None
     if edited is None:
         return subject, body
     lines = [line for line in edited.splitlines() if not line.startswith("#")]

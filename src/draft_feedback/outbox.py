@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
-import socket
+import re
 import sqlite3
-import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from draft_feedback.errors import BadInput, Failure
+from draft_feedback.errors import BadInput, DraftFeedbackError, Failure
 
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
-          "replied")
+          "replied", "held")
+KINDS = ("request", "thank-you", "follow-up")
 MAX_ATTEMPTS = 5
 BUSY_TIMEOUT_MS = 15_000
 SCHEMA_TABLE = "schema_migrations"
@@ -72,6 +74,22 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("0003_status_id_index", """
         CREATE INDEX requests_status_id ON requests (status, id);
     """),
+    # The reply loop: what kind of message a row is, what it belongs to, why it is held, the
+    # user's private takeaways, and who answered in which message (to thread a thank-you).
+    # The unique index is what makes "one follow-up per request" hold under concurrent runs.
+    ("0004_reply_loop", """
+        ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'request';
+        ALTER TABLE requests ADD COLUMN parent_id INTEGER REFERENCES requests (id);
+        ALTER TABLE requests ADD COLUMN held_reason TEXT;
+        ALTER TABLE requests ADD COLUMN hold_override INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE requests ADD COLUMN follow_up_days INTEGER;
+        ALTER TABLE requests ADD COLUMN takeaways TEXT;
+        ALTER TABLE requests ADD COLUMN reply_message_id TEXT;
+        ALTER TABLE requests ADD COLUMN reply_from TEXT;
+        CREATE UNIQUE INDEX requests_one_follow_up ON requests (parent_id)
+            WHERE kind = 'follow-up';
+        CREATE INDEX requests_parent ON requests (parent_id);
+    """),
 )
 
 
@@ -79,14 +97,23 @@ def utc_text(t: datetime) -> str:
     """Store an aware time as fixed-width UTC text, so text order is time order."""
     if t.tzinfo is None:
         raise ValueError("naive datetime")
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    u = t.astimezone(UTC)
+    # Not strftime: on glibc its %Y gives "26" for the year 26, which neither sorts nor reads.
+    return f"{u.year:04d}-{u:%m-%dT%H:%M:%S.%f}Z"
+
+
+_UTC_TEXT = re.compile(r"(\d{1,4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z")
 
 
 def from_utc_text(text: str | None) -> datetime | None:
-    """Read a stored time back as an aware UTC datetime."""
+    """Read a stored time back as an aware UTC datetime (ValueError if it is not one)."""
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    match = _UTC_TEXT.fullmatch(str(text))
+    if match is None:
+        raise ValueError(f"{str(text)[:40]!r} is not a stored time")
+    year, month, day, hour, minute, second, micro = (int(g) for g in match.groups())
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -115,6 +142,9 @@ class NewRequest:
     in_reply_to: str | None = None
     references: str | None = None
     reflection: dict[str, str] = field(default_factory=dict)
+    kind: str = "request"
+    parent_id: int | None = None
+    follow_up_days: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +165,19 @@ class Record(NewRequest):
     eml: bytes | None
     reply: str | None
     replied_at: datetime | None
+    held_reason: str | None = None
+    hold_override: bool = False
+    takeaways: dict[str, Any] | None = None
+    reply_message_id: str | None = None
+    reply_from: str | None = None
+    problem: str | None = None  # why the stored row could not be read in full
+
+    @property
+    def follow_up_at(self) -> datetime | None:
+        """When the one follow-up is due: the send time plus follow_up.after_days, else None."""
+        if self.follow_up_days is None or self.sent_at is None:
+            return None
+        return self.sent_at + timedelta(days=self.follow_up_days)
 
     @property
     def to(self) -> str:
@@ -145,7 +188,12 @@ class Record(NewRequest):
 
     def local(self, t: datetime | None) -> datetime | None:
         """Return a stored time in the request's own timezone."""
-        return None if t is None else t.astimezone(ZoneInfo(self.tz))
+        if t is None or self.problem is not None and t == UNREADABLE_TIME:
+            return None
+        try:
+            return t.astimezone(ZoneInfo(self.tz))
+        except (ValueError, OverflowError):  # a hand-edited tz, or a time at the calendar's edge
+            return t
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON record of the spec: the keys of JSON_KEYS, in that order."""
@@ -153,10 +201,13 @@ class Record(NewRequest):
         for key in JSON_KEYS:
             value = getattr(self, key)
             if isinstance(value, datetime):
-                value = self.local(value).isoformat(timespec="seconds")  # type: ignore[union-attr]
+                local = self.local(value)
+                value = None if local is None else local.isoformat(timespec="seconds")
             elif isinstance(value, tuple):
                 value = list(value)
             values[key] = value
+        if self.problem:
+            values["problem"] = self.problem
         return values
 
 
@@ -188,6 +239,11 @@ JSON_KEYS = (
     "reflection",
     "reply",
     "replied_at",
+    "kind",
+    "parent_id",
+    "held_reason",
+    "follow_up_at",
+    "takeaways",
 )
 # A field is stored in the column of its name, except where SQL reserves the word.
 _COLUMN = {"references": "refs"}
@@ -212,6 +268,9 @@ def _to_sql(value: Any) -> Any:
 
 def _from_sql(annotation: str) -> Callable[[Any], Any]:
     """Return the decoder for a column read into a field of this annotation."""
+    if annotation.endswith("| None") and not annotation.startswith("datetime"):
+        inner = _from_sql(annotation[:-len("| None")].strip())
+        return lambda value: None if value is None else inner(value)
     if annotation.startswith("tuple"):
         return lambda text: tuple(json.loads(text))
     if annotation.startswith("dict"):
@@ -225,7 +284,8 @@ def _from_sql(annotation: str) -> Callable[[Any], Any]:
 
 # Worked out once: reading a large outbox decodes every row through this list.
 _NEW_COLUMNS = tuple((f.name, _column(f.name)) for f in fields(NewRequest))
-_DECODERS = tuple((f.name, _column(f.name), _from_sql(str(f.type))) for f in fields(Record))
+_RECORD_FIELDS = tuple(f for f in fields(Record) if f.name != "problem")  # not a column
+_DECODERS = tuple((f.name, _column(f.name), _from_sql(str(f.type))) for f in _RECORD_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -236,8 +296,49 @@ class Claim:
     token: str
 
 
+UNREADABLE_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _row_to_record(row: sqlite3.Row) -> Record:
-    return Record(**{name: decode(row[column]) for name, column, decode in _DECODERS})
+    try:
+        return Record(**{name: decode(row[column]) for name, column, decode in _DECODERS})
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        # One hand-edited or damaged row must not take the whole outbox down with it: it is
+        # read as far as it goes and carries the reason, which `list` and `show` print.
+        return _damaged_row(row, str(exc) or type(exc).__name__)
+
+
+_REQUIRED_TIMES = ("rejected_at", "earliest_send_at", "created_at")
+
+
+def _damaged_row(row: sqlite3.Row, reason: str) -> Record:
+    values: dict[str, Any] = {}
+    for f, (name, column, decode) in zip(_RECORD_FIELDS, _DECODERS, strict=True):
+        annotation = str(f.type)
+        try:
+            values[name] = decode(row[column])
+        except (ValueError, TypeError, KeyError, OverflowError):
+            values[name] = (() if annotation.startswith("tuple") else
+                            {} if annotation.startswith("dict") else
+                            "" if annotation == "str" else
+                            0 if annotation == "int" else None)
+    for name in _REQUIRED_TIMES:
+        if not isinstance(values.get(name), datetime):
+            values[name] = UNREADABLE_TIME
+    if values.get("status") not in STATES:
+        values["status"] = "failed"
+    values["tz"] = values.get("tz") or "UTC"
+    return Record(**values, problem=f"the stored request cannot be read ({reason[:200]}); "
+                                    "cancel it and draft it again")
+
+
+def _hostname() -> str:
+    """Return this machine's name as socket.gethostname() does, without importing socket."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -250,6 +351,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+class _Connection(sqlite3.Connection):
+    """An outbox connection; unlike sqlite3.Connection it can be held by a weak reference."""
+
+
+_OPEN: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close the connections still open when the program ends, which it may do without teardown.
+
+    A dropped connection is freed only by the cycle collector, which a quick exit never runs;
+    closing folds the write-ahead log back into the database file, so that the file alone is
+    the outbox for anyone who copies it.
+    """
+    for conn in list(_OPEN):
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass  # opened by another thread; its own end closes it
+
+
 class Outbox:
     """The request store in the data folder."""
 
@@ -257,6 +380,9 @@ class Outbox:
         self.home = home
         self.path = home / "outbox.sqlite3"
         self._conn: sqlite3.Connection | None = None
+        # A sent message recorded later: (id, claim token, sent_at text). See mark_sent.
+        self._sent: tuple[int, str, str] | None = None
+        self.lost_sent: set[int] = set()  # sent after their claim was taken away
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -267,7 +393,8 @@ class Outbox:
         self._prepare_files()
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None)
+                                   isolation_level=None, factory=_Connection)
+            _OPEN.add(conn)
             self._conn = conn
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -291,18 +418,51 @@ class Outbox:
             if not self.home.exists():
                 self.home.mkdir(mode=0o700, parents=True)
                 os.chmod(self.home, 0o700)
-            if not self.path.exists():
+            self._refuse_shared(self.home, "data folder")
+            if not self.path.exists() and not self.path.is_symlink():
                 # Create the file ourselves so that it is 0600 from its first byte;
                 # SQLite gives the -wal and -shm files the same mode.
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY
+                             | getattr(os, "O_NOFOLLOW", 0), 0o600)
                 os.close(fd)
         except FileExistsError:
             pass
         except OSError as exc:
             raise Failure(f"{self.path}: cannot create the outbox: {exc.strerror}; check that "
                           "the data folder is writable, or choose another with --home") from None
+        if self.path.is_symlink():
+            raise Failure(f"{self.path}: the outbox is a symbolic link; whoever controls where "
+                          "it points controls what send-due sends; move it aside and put the "
+                          "file itself there, or choose another data folder with --home")
         if self.path.is_dir():
             raise Failure(f"{self.path}: is a folder, not an outbox database; move it aside")
+        self._refuse_shared(self.path, "outbox")
+
+    def _refuse_shared(self, path: Path, what: str) -> None:
+        """Refuse a folder or file another user owns or may write (as ssh does with its files).
+
+        Whoever can rewrite the outbox decides what send-due sends, from the user's account,
+        to whom. Windows has no such mode bits; its folders are per user already.
+        """
+        import stat
+
+        if os.name == "nt":
+            return
+        try:
+            info = path.stat()
+        except OSError:
+            return  # absent: created below, or the error is reported where it is opened
+        # Root could read and change it anyway, so a folder of root's is no new risk (ssh too).
+        if info.st_uid not in (os.getuid(), 0):
+            raise Failure(f"{path}: the {what} belongs to another user (uid {info.st_uid}), who "
+                          "could read your requests and change what send-due sends; use a "
+                          "data folder of your own (--home or DRAFT_FEEDBACK_HOME)")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            fix = "chmod 700" if what == "data folder" else "chmod 600"
+            raise Failure(f"{path}: other users can write to the {what} (mode "
+                          f"{stat.S_IMODE(info.st_mode):04o}), so they could change what "
+                          f"send-due sends; run `{fix} {path}` and check its contents, or "
+                          "choose another data folder with --home")
 
     def _storage_error(self, exc: sqlite3.Error) -> Failure:
         text = str(exc)
@@ -361,8 +521,10 @@ class Outbox:
             raise
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection, writing a sent message not yet recorded."""
         if self._conn is not None:
+            if self._sent is not None:
+                self.flush()
             self._conn.close()
             self._conn = None
 
@@ -374,19 +536,38 @@ class Outbox:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise self._storage_error(exc) from None
+        pending = self._sent
         try:
+            self._write_sent(conn)
             yield conn
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._sent = pending
             raise self._storage_error(exc) from None
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._sent = pending
             raise
 
+    def _write_sent(self, conn: sqlite3.Connection) -> None:
+        """Write the sent message recorded by mark_sent, in the transaction under way."""
+        if self._sent is None:
+            return
+        request_id, token, stamp = self._sent
+        self._sent = None
+        cursor = conn.execute(
+            "UPDATE requests SET status = 'sent', sent_at = ?, last_error = NULL, "
+            "claim_until = NULL WHERE id = ? AND claim_token = ? "
+            "AND status IN ('sending', 'interrupted')", (stamp, request_id, token))
+        if cursor.rowcount != 1:
+            self.lost_sent.add(request_id)
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        if self._sent is not None:
+            self.flush()  # what is read includes the send recorded a moment ago
         try:
             return self.connect().execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
@@ -470,13 +651,30 @@ class Outbox:
 
     def edit(self, request_id: int, subject: str, body: str,
              findings: Sequence[dict[str, Any]], blocked: bool = False) -> Record:
-        """Replace subject and body; blocked wording takes a queued request back to draft."""
-        record = self._update(request_id, ("draft", "scheduled"), "edited",
-                              subject=subject, body=body, findings=json.dumps(list(findings)))
-        if blocked and record.status == "scheduled":
-            record = self._update(request_id, ("scheduled",), "taken back to draft",
-                                  status="draft", send_at=None)
-        return record
+        """Replace subject and body of what no run has claimed, checking the status in the
+        same transaction; blocked wording takes a queued request back to draft."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT status FROM requests WHERE id = ?",
+                               (request_id,)).fetchone()
+            if row is None:
+                raise BadInput(f"no request with id {request_id}; `draft-feedback list` "
+                               "shows them")
+            status = row["status"]
+            if status == "sending":
+                raise BadInput(f"request {request_id} is being sent right now, so your edit was "
+                               "not saved; `draft-feedback show "
+                               f"{request_id}` in a minute tells how it went")
+            if status not in ("draft", "scheduled"):
+                raise BadInput(f"request {request_id} is {status}, so your edit was not saved; "
+                               "only a draft or a queued request can be edited")
+            values: dict[str, Any] = {"subject": subject, "body": body,
+                                      "findings": json.dumps(list(findings))}
+            if blocked and status == "scheduled":
+                values |= {"status": "draft", "send_at": None}
+            columns = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE requests SET {columns} WHERE id = ? AND status = ?",
+                         [*values.values(), request_id, status])
+        return self.get(request_id)
 
     def set_message_id(self, request_id: int, message_id: str) -> None:
         """Give a request its Message-ID (made once, when the sender is known)."""
@@ -485,15 +683,104 @@ class Outbox:
                          (message_id, request_id))
 
     def schedule(self, request_id: int, send_at: datetime, window_applies: bool) -> Record:
-        """Queue a draft, or move a queued request, to send at `send_at`."""
+        """Queue a draft, or move a queued one, to send at `send_at`; a held one goes anyway."""
+        if self.get(request_id).status == "held":
+            # The user saw what arrived and chose to send: no later check holds it again.
+            return self._update(request_id, ("held",), "scheduled", status="scheduled",
+                                send_at=utc_text(send_at), window_applies=int(window_applies),
+                                next_try_at=None, held_reason=None, hold_override=1)
         return self._update(request_id, ("draft", "scheduled"), "scheduled",
                             status="scheduled", send_at=utc_text(send_at),
                             window_applies=int(window_applies), next_try_at=None)
 
     def cancel(self, request_id: int) -> Record:
-        """Stop a draft or queued request; it stays in the history."""
-        return self._update(request_id, ("draft", "scheduled"), "cancelled",
+        """Stop a draft, queued or held request; it stays in the history."""
+        return self._update(request_id, ("draft", "scheduled", "held"), "cancelled",
                             status="cancelled")
+
+    def hold(self, request_id: int, reason: str) -> bool:
+        """Stop a queued request because the recipient wrote first; False if it was not queued."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'held', held_reason = ? "
+                "WHERE id = ? AND status = 'scheduled' AND hold_override = 0",
+                (reason, request_id))
+            return cursor.rowcount == 1
+
+    def record_found_reply(self, request_id: int, reply: str, replied_at: datetime,
+                           message_id: str | None, sender: str | None) -> bool:
+        """Store a reply found in the mailbox on a sent request; False if one is recorded."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'replied', reply = ?, replied_at = ?, "
+                "reply_message_id = ?, reply_from = ? WHERE id = ? AND status = 'sent'",
+                (reply, utc_text(replied_at), message_id, sender, request_id))
+            return cursor.rowcount == 1
+
+    def mark_bounced(self, request_id: int, error: str) -> bool:
+        """A sent request came back undeliverable: failed, with the bounce's reason."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET status = 'failed', last_error = ? "
+                "WHERE id = ? AND status = 'sent'", (error, request_id))
+            return cursor.rowcount == 1
+
+    def set_takeaways(self, request_id: int, takeaways: dict[str, Any]) -> Record:
+        """Keep the user's private takeaways from a reply with the request."""
+        return self._update(request_id, ("replied",), "reflected on",
+                            takeaways=json.dumps(takeaways))
+
+    def children(self, parent_id: int) -> list[Record]:
+        """Return the thank-yous and follow-ups that belong to a request."""
+        rows = self._query("SELECT * FROM requests WHERE parent_id = ? ORDER BY id",
+                           (parent_id,))
+        return [_row_to_record(r) for r in rows]
+
+    def to_address(self, addr: str, statuses: Sequence[str]) -> list[Record]:
+        """Return the requests (kind request) to an address in the given states."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._query(
+            f"SELECT * FROM requests WHERE kind = 'request' AND lower(to_addr) = lower(?) "
+            f"AND status IN ({marks}) ORDER BY id", (addr, *statuses))
+        return [_row_to_record(r) for r in rows]
+
+    def with_thread_id(self, message_id: str, statuses: Sequence[str]) -> list[Record]:
+        """Return the requests (kind request) that answer the rejection with this Message-ID."""
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._query(
+            f"SELECT * FROM requests WHERE kind = 'request' AND in_reply_to = ? "
+            f"AND status IN ({marks}) ORDER BY id", (message_id, *statuses))
+        return [_row_to_record(r) for r in rows]
+
+    def watched(self, sent_since: datetime) -> list[Record]:
+        """Requests a reply can answer or a hold can stop: sent since a time, or queued."""
+        rows = self._query(
+            "SELECT * FROM requests WHERE kind IN ('request', 'follow-up') AND "
+            "((status = 'sent' AND sent_at >= ?) OR (status = 'scheduled' AND hold_override = 0))"
+            " ORDER BY id", (utc_text(sent_since),))
+        return [_row_to_record(r) for r in rows]
+
+    def wanting_follow_up(self) -> list[Record]:
+        """Sent requests that asked for a follow-up and have none yet."""
+        rows = self._query(
+            "SELECT * FROM requests AS r WHERE r.status = 'sent' AND r.kind = 'request' "
+            "AND r.follow_up_days IS NOT NULL AND NOT EXISTS (SELECT 1 FROM requests AS c "
+            "WHERE c.parent_id = r.id AND c.kind = 'follow-up') ORDER BY r.id")
+        return [_row_to_record(r) for r in rows]
+
+    def add_follow_up(self, req: NewRequest) -> Record | None:
+        """Store a request's one follow-up; None if it already has one (made by another run)."""
+        assert req.kind == "follow-up" and req.parent_id is not None
+        try:
+            return self.add(req)
+        except Failure:
+            if self.children_of_kind(req.parent_id, "follow-up"):
+                return None
+            raise
+
+    def children_of_kind(self, parent_id: int, kind: str) -> list[Record]:
+        """Return a request's thank-yous or follow-ups."""
+        return [r for r in self.children(parent_id) if r.kind == kind]
 
     def retry(self, request_id: int, send_at: datetime) -> Record:
         """Put an interrupted or failed request back in the queue."""
@@ -511,7 +798,7 @@ class Outbox:
 
     def expire_claims(self, now: datetime) -> list[int]:
         """Mark `sending` requests whose process is gone or whose lease ran out `interrupted`."""
-        host = socket.gethostname()
+        host = _hostname()
         rows = self._query("SELECT id, claim_pid, claim_host, claim_until FROM requests "
                            "WHERE status = 'sending'")
         stale = []
@@ -536,53 +823,67 @@ class Outbox:
         return marked
 
     def claim(self, request_id: int, now: datetime, lease: timedelta,
-              eml: bytes) -> Claim | None:
-        """Take one due request for sending, storing the exact bytes about to be sent."""
-        token = uuid.uuid4().hex
+              build: Callable[[Record], bytes]) -> Claim | None:
+        """Take one due request for sending, storing the exact bytes about to be sent.
+
+        The message is built from the row as it is inside the claiming transaction, so an edit
+        that got in before the claim is what goes out, and none can get in after it. A row that
+        cannot be built into a message is marked failed with the reason (the returned claim's
+        record says so) instead of stopping the queue behind it. The same durable commit writes
+        the previous message's mark_sent, if any, and the claim is not read back.
+        """
+        token = os.urandom(16).hex()  # what uuid4().hex holds, without importing uuid
         stamp = utc_text(now)
         with self.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
-                "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
-                "WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
+            row = conn.execute(
+                "SELECT * FROM requests WHERE id = ? AND status = 'scheduled' AND send_at <= ? "
                 "AND earliest_send_at <= ? AND (next_try_at IS NULL OR next_try_at <= ?)",
-                (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
-                 request_id, stamp, stamp, stamp))
-            if cursor.rowcount != 1:
-                return None
+                (request_id, stamp, stamp, stamp)).fetchone()
+            if row is None:
+                return None  # another run took it, or it was edited, cancelled or moved
+            record = _row_to_record(row)
+            try:
+                if record.problem is not None:
+                    raise ValueError(record.problem)
+                eml = build(record)
+            except (DraftFeedbackError, ValueError, TypeError, LookupError) as exc:
+                conn.execute(
+                    "UPDATE requests SET status = 'failed', attempts = attempts + 1, "
+                    "last_error = ? WHERE id = ?",
+                    (f"the message could not be built, so nothing was sent: {exc}; cancel it "
+                     "and draft it again", request_id))
+                token = ""
+            else:
+                conn.execute(
+                    "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
+                    "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
+                    "WHERE id = ?",
+                    (token, os.getpid(), _hostname(), utc_text(now + lease), eml,
+                     request_id))
+                return Claim(replace(record, status="sending", claim_token=token,
+                                     claim_pid=os.getpid(),
+                                     claim_until=from_utc_text(utc_text(now + lease)),
+                                     attempts=record.attempts + 1, eml=eml), token)
         return Claim(self.get(request_id), token)
 
     def mark_sent(self, claim: Claim, now: datetime) -> bool:
-        """Record that the server accepted the message; False if the claim was lost.
+        """Record that the server accepted the message.
 
-        This commit is not synced to disk on its own: the next claim's durable commit, or
-        flush(), syncs it with it, as the write-ahead log is written in order. A power cut in
-        between leaves the request `sending` and so `interrupted`, never queued again, and
-        halves the syncs of a run.
+        The change is written by the next write of this outbox: the next claim's transaction,
+        so that one durable commit per message covers both, or flush(), or before any read.
+        A power cut in between leaves the request `sending` and so `interrupted`, never
+        queued again. A claim found lost by then is named in `lost_sent`.
         """
-        conn = self.connect()
-        conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            with self.transaction() as conn:
-                cursor = conn.execute(
-                    "UPDATE requests SET status = 'sent', sent_at = ?, last_error = NULL, "
-                    "claim_until = NULL WHERE id = ? AND claim_token = ? "
-                    "AND status IN ('sending', 'interrupted')",
-                    (utc_text(now), claim.record.id, claim.token))
-                return cursor.rowcount == 1
-        finally:
-            conn.execute("PRAGMA synchronous = FULL")
+        if self._sent is not None:
+            self.flush()
+        self._sent = (claim.record.id, claim.token, utc_text(now))
+        return True
 
     def flush(self) -> None:
-        """Sync the write-ahead log, so that commits made without a sync are on disk too."""
-        try:
-            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
-        except FileNotFoundError:
-            return  # no log: every commit is in the database file already
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        """Write, durably, a sent message that mark_sent has not written yet."""
+        if self._sent is not None:
+            with self.transaction():
+                pass
 
     def mark_retry(self, claim: Claim, error: str, retry_at: datetime) -> Record:
         """A transient failure: back in the queue after a delay, or failed after the last try."""

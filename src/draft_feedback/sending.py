@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from draft_feedback.config import Config
@@ -36,11 +36,12 @@ class Report:
     waiting_for_window: int = 0
     dry_run: bool = False
     stopped: str = ""
+    notes: list[str] = field(default_factory=list)  # what the mailbox check found or hit
 
     @property
     def failed(self) -> bool:
-        """True if any request was not sent because of an error."""
-        return any(o.status != "sent" and o.status != "due" for o in self.outcomes)
+        """True if any request was not sent because of an error (a hold is not one)."""
+        return any(o.status not in ("sent", "due", "held") for o in self.outcomes)
 
 
 def lease_for(config: Config) -> timedelta:
@@ -106,7 +107,7 @@ def _describe(exc: BaseException) -> str:
         if "timed out" in str(exc):
             return "the mail server did not answer in time (smtp.timeout)"
         return "the mail server closed the connection"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
         return "the mail server did not answer in time (smtp.timeout)"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
@@ -124,27 +125,42 @@ def open_connection(config: Config, password: str | None) -> Any:
     user = config.smtp_user or ""
     # smtplib's own TLS context checks no certificate, so anyone between here and the server
     # could read the password; the default context verifies the chain and the host name.
-    context = ssl.create_default_context()
+    # Building it loads the system's CA certificates: not for a plain connection (security: none).
+    context = ssl.create_default_context() if smtp.security != "none" else None
     tls: dict[str, Any] = {"context": context} if smtp.security == "ssl" else {}
     starttls: bool | dict[str, Any] = smtp.security == "starttls"
-    if starttls and smtp.oauth2_file is None:  # yagmail's OAuth2 path takes only True
+    factory: Any = yagmail.SMTP
+    if smtp.oauth2_file is not None:
+        if smtp.security == "none" and not _loopback(smtp.host):
+            raise Failure(f"smtp.oauth2_file with smtp.security: none would send the token to "
+                          f"{smtp.host} unencrypted; set smtp.security to starttls or ssl")
+        check_oauth2_file(smtp.oauth2_file)
+        # yagmail's OAuth2 login calls starttls() with no context, which verifies nothing and
+        # would hand the bearer token to anyone in between. The connection it opens is ours:
+        # it has done STARTTLS with the verifying context before yagmail sees it.
+        factory = _verified_oauth2_client(yagmail.SMTP, context, smtp.security)
+        starttls = False
+    elif starttls:
         starttls = {"context": context}
     try:
         with time_limit(smtp.timeout * 2, "connecting and logging in"):
-            client = yagmail.SMTP(
+            client = factory(
                 user=user,
                 password=password,
                 host=smtp.host,
                 port=smtp.port,
                 smtp_ssl=smtp.security == "ssl",
                 smtp_starttls=starttls,
-                smtp_skip_login=not smtp.login and smtp.oauth2_file is None,
+                # The password login is ours (below): smtplib encodes it as ASCII only.
+                smtp_skip_login=smtp.oauth2_file is None,
                 oauth2_file=smtp.oauth2_file,
                 soft_email_validation=False,
                 timeout=smtp.timeout,
                 **tls,
             )
             client.login()
+            if smtp.login and smtp.oauth2_file is None:
+                login_utf8(client.smtp, user, password or "")
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthFailure(f"the mail server {smtp.host} refused the login for {user}: "
                           f"{_describe(exc)}; {PASSWORD_HINT}") from None
@@ -174,8 +190,127 @@ def open_connection(config: Config, password: str | None) -> Any:
                               f"{PASSWORD_HINT}") from None
         raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
     except (OSError, ValueError) as exc:
+        from urllib.error import HTTPError
+
+        if isinstance(exc, HTTPError) and smtp.oauth2_file is not None:
+            raise AuthFailure(f"Google refused the refresh token in {smtp.oauth2_file} "
+                              f"(HTTP {exc.code}); create the file again (see "
+                              "smtp.oauth2_file in the README)") from None
         raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
     return client
+
+
+def login_utf8(conn: Any, user: str, password: str) -> None:
+    """Log in with the user name and password as UTF-8, which is what servers expect.
+
+    smtplib encodes both as ASCII and fails on "Zürich-Pässwört-42" with an error that quotes
+    the character and its position. PLAIN (RFC 4616) is UTF-8 by definition; LOGIN and
+    CRAM-MD5 take the same bytes in practice.
+    """
+    import base64
+    import hmac
+    import smtplib
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    conn.ehlo_or_helo_if_needed()
+    if not conn.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    offered = conn.esmtp_features["auth"].upper().split()
+    name, secret = user.encode("utf-8"), password.encode("utf-8")
+    if "PLAIN" in offered:
+        code, reply = conn.docmd("AUTH", "PLAIN " + b64(b"\0" + name + b"\0" + secret))
+    elif "LOGIN" in offered:
+        code, reply = conn.docmd("AUTH", "LOGIN " + b64(name))
+        if code == 334:
+            code, reply = conn.docmd(b64(secret))
+    elif "CRAM-MD5" in offered:
+        code, reply = conn.docmd("AUTH", "CRAM-MD5")
+        if code == 334:
+            challenge = base64.b64decode(reply)
+            digest = hmac.new(secret, challenge, "md5").hexdigest()
+            code, reply = conn.docmd(b64(name + b" " + digest.encode("ascii")))
+    else:
+        raise smtplib.SMTPException("No suitable authentication method found.")
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, _without(reply, password))
+
+
+def _without(reply: bytes, password: str) -> bytes:
+    """A server reply with any echo of the password taken out."""
+    import base64
+
+    secret = password.encode("utf-8")
+    for echo in (secret, base64.b64encode(secret)):
+        if len(echo) >= 3:
+            reply = reply.replace(echo, b"[password]")
+    return reply
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() in ("localhost", "localhost.")
+
+
+OAUTH2_KEYS = ("google_client_id", "google_client_secret", "google_refresh_token")
+
+
+def check_oauth2_file(path: str) -> None:
+    """Refuse an OAuth2 file yagmail would complete by asking questions on the terminal."""
+    import json
+
+    fix = ("create it once on a terminal with yagmail's setup: python -c \"import yagmail; "
+           f"yagmail.SMTP('you@gmail.com', oauth2_file='{path}')\"")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Failure(f"{path}: smtp.oauth2_file does not exist; {fix}") from None
+    except (OSError, ValueError) as exc:
+        raise Failure(f"{path}: smtp.oauth2_file cannot be read "
+                      f"({getattr(exc, 'strerror', None) or 'not JSON'}); {fix}") from None
+    if not isinstance(data, dict) or "installed" in data or any(
+            not isinstance(data.get(k), str) or not data[k] for k in OAUTH2_KEYS):
+        raise Failure(f"{path}: smtp.oauth2_file is not a finished OAuth2 file (it needs "
+                      f"{', '.join(OAUTH2_KEYS)}); {fix}")
+
+
+def _verified_oauth2_client(base: Any, context: Any, security: str) -> Any:
+    """yagmail's client, opening a connection that verified the server before any token."""
+    import smtplib
+
+    class Checked:
+        def docmd(self, cmd: str, args: str = "") -> tuple[int, bytes]:
+            code, reply = super().docmd(cmd, args)  # type: ignore[misc]
+            # yagmail sends AUTH XOAUTH2 with docmd, which raises nothing on a refusal.
+            if cmd.upper() == "AUTH" and code != 235:
+                raise smtplib.SMTPAuthenticationError(code, reply)
+            return code, reply
+
+    class StartTLS(Checked, smtplib.SMTP):
+        def __init__(self, host: str, port: Any, **kwargs: Any) -> None:
+            super().__init__(host, int(port), **kwargs)
+            self.ehlo()
+            self.starttls(context=context)
+
+    class ImplicitTLS(Checked, smtplib.SMTP_SSL):
+        pass
+
+    class Plain(Checked, smtplib.SMTP):
+        pass
+
+    chosen = {"starttls": StartTLS, "ssl": ImplicitTLS}.get(security, Plain)
+
+    class Client(base):
+        @property
+        def connection(self) -> Any:
+            return chosen
+
+    return Client
 
 
 def _close(client: Any, seconds: float) -> None:
@@ -183,18 +318,24 @@ def _close(client: Any, seconds: float) -> None:
         with time_limit(seconds, "saying goodbye"):
             client.close()
     except Exception:  # noqa: BLE001 - the run is over; a rude or slow QUIT changes nothing
-        pass
+        # The deadline can land between smtplib's steps, before it closed its socket.
+        connection = getattr(client, "smtp", None)
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001, S110
+                pass
 
 
 def build_eml(record: Record, config: Config, date: datetime) -> bytes:
     """Return the exact bytes of a request's message, dated `date`."""
     from draft_feedback.addresses import Address
-    from draft_feedback.message import build_message, message_bytes
+    from draft_feedback.message import wire_bytes
 
     if config.sender is None:
         raise Failure(f"{config.source}: no sender configured; add sender: {{name: ..., "
                       "email: ...}} (see `draft-feedback config init`)")
-    msg = build_message(
+    return wire_bytes(
         sender=config.sender.address,
         to=Address(record.to_name, record.to_addr),
         subject=record.subject,
@@ -204,13 +345,13 @@ def build_eml(record: Record, config: Config, date: datetime) -> bytes:
         in_reply_to=record.in_reply_to,
         references=record.references,
     )
-    return message_bytes(msg)
 
 
 def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
              limit: int | None = None, dry_run: bool = False,
              password: Callable[[str], str] | None = None,
-             stop: Callable[[], bool] = lambda: False) -> Report:
+             stop: Callable[[], bool] = lambda: False,
+             before_claim: Callable[[Record], Outcome | None] | None = None) -> Report:
     """Send every queued request whose time has come, each exactly once."""
     now = clock()
     report = Report(dry_run=dry_run)
@@ -242,7 +383,10 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
             if stop():
                 report.stopped = "stopped by a signal"
                 break
-            outcome = _send_one(outbox, config, client, record, clock)
+            # The reply check runs just before the claim, so a late reply still stops it.
+            outcome = before_claim(record) if before_claim is not None else None
+            if outcome is None:
+                outcome = _send_one(outbox, config, client, record, clock)
             if outcome is None:
                 continue
             report.outcomes.append(outcome)
@@ -250,8 +394,13 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                 report.stopped = outcome.detail
                 break
     finally:
-        _close(client, config.smtp.timeout)
-        outbox.flush()
+        try:
+            outbox.flush()  # the last send is recorded before the server hears QUIT
+        finally:
+            _close(client, config.smtp.timeout)
+    for outcome in report.outcomes:
+        if outcome.status == "sent" and outcome.id in outbox.lost_sent:
+            outcome.detail = "sent, but the claim had expired meanwhile"
     return report
 
 
@@ -262,41 +411,48 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
     from draft_feedback.addresses import envelope
 
     now = clock()
-    eml = build_eml(record, config, now)
-    claim = outbox.claim(record.id, now, lease_for(config), eml)
+    claim = outbox.claim(record.id, now, lease_for(config),
+                         lambda current: build_eml(current, config, now))
     if claim is None:
-        return None  # another run took it first
+        return None  # another run took it first, or it changed since the run began
+    if claim.record.status == "failed":
+        return Outcome(record.id, "failed", claim.record.last_error or "")
+    record = claim.record
+    eml = claim.record.eml or b""
     assert config.sender is not None
     sender = envelope(config.sender.email)
     recipient = envelope(record.to_addr)
     options = [] if (sender + recipient).isascii() else ["SMTPUTF8"]
     conn = client.smtp
-    phase = {"data": False}
-    original_data = conn.data
+    # "sent" turns true once the bytes of the message start to go out after the 354: from then
+    # on the server may hold the whole message, and only a clean reply says what became of it.
+    phase = {"data": False, "sent": False}
+    original_data, original_send = conn.data, conn.send
 
     def tracked_data(msg: Any) -> Any:
         phase["data"] = True
         return original_data(msg)
 
-    conn.data = tracked_data
+    def tracked_send(chunk: Any) -> Any:
+        if phase["data"] and isinstance(chunk, bytes):  # the DATA command itself is text
+            phase["sent"] = True
+        return original_send(chunk)
+
+    conn.data, conn.send = tracked_data, tracked_send
     try:
         with time_limit(config.smtp.timeout * 2, "the SMTP transaction"):
             refused = conn.sendmail(sender, [recipient], eml, mail_options=options)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-            smtplib.SMTPDataError) as exc:
-        return _refused(outbox, claim, exc, clock)
-    except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:
+    except (smtplib.SMTPException, OSError) as exc:
+        if phase["sent"]:
+            return _after_data(outbox, claim, exc, clock)
+        if isinstance(exc, (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                            smtplib.SMTPDataError)):
+            return _refused(outbox, claim, exc, clock)
         detail = _describe(exc)
-        if phase["data"]:
-            # RFC 1047: the server may have taken the message before the line dropped.
-            outbox.mark_interrupted(
-                claim, f"the connection broke after the message was handed over ({detail}); "
-                       "check your Sent folder or the recipient before `retry`")
-            return Outcome(record.id, "interrupted", detail)
         updated = outbox.mark_retry(claim, detail, now + backoff(claim.record.attempts))
         return Outcome(record.id, updated.status, detail, connection_lost=True)
     finally:
-        conn.data = original_data
+        conn.data, conn.send = original_data, original_send
     if refused:
         updated = outbox.mark_failed(claim, "the server refused the recipient: " + "; ".join(
             f"{code} {text.decode('utf-8', 'replace')}" for code, text in refused.values()))
@@ -304,6 +460,28 @@ def _send_one(outbox: Outbox, config: Config, client: Any, record: Record,
     if not outbox.mark_sent(claim, clock()):
         return Outcome(record.id, "sent", "sent, but the claim had expired meanwhile")
     return Outcome(record.id, "sent")
+
+
+def _after_data(outbox: Outbox, claim: Claim, exc: Exception,
+                clock: Callable[[], datetime]) -> Outcome:
+    """The message went out; only a clean 2xx, 4xx or 5xx reply to it says what became of it."""
+    import smtplib
+
+    code = exc.smtp_code if isinstance(exc, smtplib.SMTPDataError) else None
+    if code is not None and 200 <= code < 300:
+        # smtplib wants 250 exactly; any 2xx is the server saying it took the message.
+        if not outbox.mark_sent(claim, clock()):
+            return Outcome(claim.record.id, "sent", "sent, but the claim had expired meanwhile")
+        return Outcome(claim.record.id, "sent")
+    if code is not None and 400 <= code < 600:
+        return _refused(outbox, claim, exc, clock)
+    # Garbage, a dropped line, a timeout, an over-long or 1xx/3xx reply: RFC 1047, the server
+    # may have taken the message. Never sent again on its own.
+    detail = _describe(exc)
+    outbox.mark_interrupted(
+        claim, f"no clean answer after the message was handed over ({detail}); it may have "
+               "arrived: check your Sent folder or the recipient before `retry`")
+    return Outcome(claim.record.id, "interrupted", detail)
 
 
 def _refused(outbox: Outbox, claim: Claim, exc: Exception,
@@ -331,9 +509,27 @@ def _refused(outbox: Outbox, claim: Claim, exc: Exception,
     return Outcome(claim.record.id, updated.status, updated.last_error or detail)
 
 
+def oauth2_token(oauth2_file: str, user: str) -> str:
+    """Return a fresh OAuth2 access token from yagmail's credentials file (for IMAP XOAUTH2)."""
+    import json
+
+    from yagmail.oauth2 import refresh_authorization
+
+    try:
+        with open(oauth2_file, encoding="utf-8") as handle:
+            info = json.load(handle)
+        token, _ = refresh_authorization(info["google_client_id"], info["google_client_secret"],
+                                         info["google_refresh_token"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise Failure(f"{oauth2_file}: no OAuth2 access token for {user} ({exc}); run yagmail's "
+                      "OAuth2 set-up again, or use a password") from None
+    return str(token)
+
+
 def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                interval: float, on_report: Callable[[Report], None],
-               on_error: Callable[[str], None]) -> int:
+               on_error: Callable[[str], None],
+               run: Callable[..., Report] | None = None) -> int:
     """Run send_due every `interval` seconds until SIGINT/SIGTERM; finish the message in flight."""
     import signal
     import threading
@@ -349,7 +545,7 @@ def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
     try:
         while not stopping.is_set():
             try:
-                report = send_due(outbox, config, clock=clock, stop=stopping.is_set)
+                report = (run or send_due)(outbox, config, clock=clock, stop=stopping.is_set)
             except AuthFailure:
                 raise
             except Failure as exc:
@@ -358,7 +554,8 @@ def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                 on_error(str(exc))
                 failed = True
             else:
-                if report.outcomes or report.interrupted_before or report.stopped:
+                if (report.outcomes or report.interrupted_before or report.stopped
+                        or report.notes):
                     on_report(report)
                 failed = failed or report.failed
             stopping.wait(interval)

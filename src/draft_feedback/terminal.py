@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,8 @@ HINTS = {
     "interrupted": "check your Sent folder; `draft-feedback retry {id}` if it did not go",
     "failed": "fix the cause shown by `show {id}`, then `draft-feedback retry {id}`",
     "draft": "`draft-feedback schedule {id}`",
+    "held": ("the recipient wrote first; read it, then `draft-feedback schedule {id}` to send "
+             "anyway or `draft-feedback cancel {id}`"),
 }
 
 
@@ -20,6 +23,21 @@ def when(t: datetime | None, tz: tzinfo) -> str:
     if t is None:
         return "-"
     return t.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def why(record: Record, window: Any, tz: tzinfo) -> str:
+    """Say why a request goes when it does: the cooling-off, then the send window, if any."""
+    earliest, send_at = record.earliest_send_at, record.send_at
+    if send_at is None:
+        return ""
+    parts = [f"cooling-off until {when(earliest, tz)}"]
+    if not record.window_applies:
+        parts.append("the time you chose")
+    elif window is None:
+        parts.append("no send window")
+    else:
+        parts.append(f"send window {window.describe()} → {when(send_at, tz)}")
+    return "; ".join(parts)
 
 
 def has_errors(record: Record) -> bool:
@@ -41,6 +59,22 @@ def format_findings(findings: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# Escape sequences (CSI, OSC such as 0 for the window title and 52 for the clipboard, and the
+# rest), C0 and C1 control characters but line feed and tab, and the bidi overrides that can
+# make text read differently from what it is.
+_CONTROLS = re.compile(
+    "\x1b\\][^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # OSC ... BEL or ST
+    "|\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # 8-bit OSC
+    "|[\x1b\x9b]\\[?[0-?]*[ -/]*[@-~]?"  # CSI, and ESC with its next character
+    "|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\\\|\x9c)?"  # DCS, SOS, PM, APC strings
+    "|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print: nothing that came from outside may steer the terminal."""
+    return _CONTROLS.sub("", text)
+
+
 def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
     """Return one request as the user reads it; full adds the reflection and the reply."""
     lines = [f"Request {record.id} ({record.status}, {record.scenario}, {record.tone})", ""]
@@ -56,6 +90,10 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
         lines.append(f"Sent:          {when(record.sent_at, tz)}")
     if record.last_error:
         lines.append(f"Last error:    {record.last_error} (attempts: {record.attempts})")
+    if record.held_reason:
+        lines.append(f"Held:          {record.held_reason}")
+    if record.parent_id is not None:
+        lines.append(f"A {record.kind} to request {record.parent_id}")
     if full:
         if record.reflection:
             lines += ["", "Your reflection (private, never sent):"]
@@ -63,7 +101,10 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
                 lines.append(f"  {key}: {answer}")
         if record.reply:
             lines += ["", f"Reply (recorded {when(record.replied_at, tz)}):", record.reply]
-    return "\n".join(lines)
+        if record.takeaways:
+            lines += ["", "Your takeaways (private, never sent):"]
+            lines += [f"  {k}: {v}" for k, v in record.takeaways.items()]
+    return printable("\n".join(lines))
 
 
 def next_step(record: Record, placeholder: str) -> str:
@@ -73,10 +114,9 @@ def next_step(record: Record, placeholder: str) -> str:
         if has_errors(record):
             return f"Next: change the flagged wording with `draft-feedback edit {rid}`."
         if placeholder in record.body:
-            return (f"Next: sign it. `draft-feedback config init` writes a config; set your "
-                    f"sender name and address there, then replace {placeholder} with "
-                    f"`draft-feedback edit {rid}` and queue it with `draft-feedback schedule "
-                    f"{rid}`.")
+            return ("Next: `draft-feedback config init` writes a config with your name and "
+                    f"address; then `draft-feedback schedule {rid}` signs it (in place of "
+                    f"{placeholder}) and queues it.")
         return (f"Next: `draft-feedback schedule {rid}` queues it for the earliest kind moment; "
                 f"`draft-feedback edit {rid}` changes it.")
     if record.status == "scheduled":
@@ -96,17 +136,19 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
             r.send_at is None or r.next_try_at > r.send_at)
         at = r.sent_at or (r.next_try_at if retry_later else r.send_at)
         rows.append((str(r.id), r.status, when(at, tz) if at else "-",
-                     clip(r.to, 36), clip(r.org or "-", 20), clip(r.subject, 50)))
+                     clip(printable(r.to), 36), clip(printable(r.org) or "-", 20),
+                     clip(printable(r.subject), 50)))
     widths = [max(cells(row[i]) for row in rows) for i in range(5)]
     out = ["  ".join(cell + " " * (widths[i] - cells(cell)) if i < 5 else cell
                      for i, cell in enumerate(row))
            for row in rows]
     attention = [*(older or []), *((r.id, r.status) for r in records
-                                    if r.status in ("interrupted", "failed"))]
+                                    if r.status in ("interrupted", "failed", "held"))]
     hints = [f"  {i}: {HINTS[s].format(id=i)}" for i, s in attention]
+    hints += [f"  {r.id}: {r.problem}" for r in records if r.problem]
     if hints:
         out += ["", "To do:"] + hints
-    return "\n".join(line.rstrip() for line in out)
+    return printable("\n".join(line.rstrip() for line in out))
 
 
 def clip(text: str, columns: int) -> str:

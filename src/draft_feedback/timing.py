@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,7 @@ class SendWindow:
     start: dt.time
     end: dt.time
     tz: ZoneInfo
+    holidays: str | None = None  # a country or subdivision code: GB, US-NY, DE-BY
 
     def __post_init__(self) -> None:
         """Refuse windows that could never open, so into_window always finds an opening."""
@@ -68,11 +70,54 @@ class SendWindow:
     def contains(self, t: dt.datetime) -> bool:
         """Whether `t` falls on an allowed day, in [start, end) on the wall clock of `tz`."""
         wall = _require_aware(t, "t").astimezone(self.tz)
-        return wall.weekday() in self.days and self.start <= wall.time() < self.end
+        if wall.weekday() not in self.days or not self.start <= wall.time() < self.end:
+            return False
+        # The holiday is the one of the window's own calendar day, as the recipient lives it.
+        return self.holidays is None or wall.date() not in holiday_calendar(self.holidays)
 
     def describe(self) -> str:
-        """Human wording such as 'mon-fri 09:00-17:00 Europe/Berlin'."""
-        return f"{_describe_days(self.days)} {self.start:%H:%M}-{self.end:%H:%M} {self.tz}"
+        """Human wording such as 'mon-fri 09:00-17:00 Europe/Berlin, except GB holidays'."""
+        text = f"{_describe_days(self.days)} {self.start:%H:%M}-{self.end:%H:%M} {self.tz}"
+        return text + (f", except {self.holidays} public holidays" if self.holidays else "")
+
+    def holiday(self, t: dt.datetime) -> str | None:
+        """The name of the public holiday `t` falls on in the window's timezone, if any."""
+        if self.holidays is None:
+            return None
+        name = holiday_calendar(self.holidays).get(t.astimezone(self.tz).date())
+        return str(name) if name else None
+
+
+def _split_code(code: str) -> tuple[str, str | None]:
+    country, _, subdivision = code.strip().upper().partition("-")
+    return country, subdivision or None
+
+
+@functools.lru_cache(maxsize=8)
+def holiday_calendar(code: str) -> Mapping[dt.date, str]:
+    """The public holidays of a country or subdivision (the holidays package; loaded on use)."""
+    import holidays
+
+    country, subdivision = _split_code(code)
+    return holidays.country_holidays(country, subdiv=subdivision)
+
+
+def check_holidays(code: str) -> str:
+    """Return a holidays code normalised ('us-ny' -> 'US-NY'), or a ValueError saying why not."""
+    country, subdivision = _split_code(code)
+    if not re.fullmatch(r"[A-Z]{2,3}", country) or (
+            subdivision is not None and not re.fullmatch(r"[A-Z0-9]{1,6}", subdivision)):
+        raise ValueError(f"{code!r} is not a country or subdivision code like GB, US-NY or DE-BY")
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"{country!r} is not a country the holidays package knows; use a "
+                         "two-letter code like GB, US or DE")
+    if subdivision is not None and subdivision not in supported[country]:
+        some = ", ".join(f"{country}-{s}" for s in list(supported[country])[:6])
+        raise ValueError(f"{subdivision!r} is not a subdivision of {country}; for example {some}")
+    return country + (f"-{subdivision}" if subdivision else "")
 
 
 def default_window(tz: ZoneInfo) -> SendWindow:
@@ -80,7 +125,8 @@ def default_window(tz: ZoneInfo) -> SendWindow:
     return SendWindow(frozenset(range(5)), dt.time(9), dt.time(17), tz)
 
 
-def parse_window(days: Sequence[str], start: str, end: str, tz: ZoneInfo) -> SendWindow:
+def parse_window(days: Sequence[str], start: str, end: str, tz: ZoneInfo,
+                 holidays: str | None = None) -> SendWindow:
     """Build a SendWindow from config values, raising ValueError that says what is wrong."""
     allowed = ", ".join(DAY_NAMES)
     # A bare string is a Sequence[str] too; "mon" would otherwise read as the days m, o, n.
@@ -101,7 +147,7 @@ def parse_window(days: Sequence[str], start: str, end: str, tz: ZoneInfo) -> Sen
             f"end {end_time:%H:%M} must be after start {start_time:%H:%M} "
             "(a send window lies within one day)"
         )
-    return SendWindow(frozenset(numbers), start_time, end_time, tz)
+    return SendWindow(frozenset(numbers), start_time, end_time, tz, holidays)
 
 
 def earliest_send(rejected_at: dt.datetime, cooling_off_hours: int) -> dt.datetime:
@@ -158,9 +204,14 @@ def check_requested(at: dt.datetime, earliest: dt.datetime) -> dt.datetime:
     shown = _ceil_second(earliest).astimezone(at.tzinfo)
     raise BadInput(
         f"--at: {at.isoformat()} is before the cooling-off ends; the earliest allowed time is "
-        f"{shown.isoformat()}. Choose --at on or after it, or use --schedule to send at the "
+        f"{shown.isoformat()}. Choose --at on or after it, or leave --at out to send at the "
         "earliest allowed time."
     )
+
+
+# Every stored time sorts as text only with a four-digit year; nothing real is older than this.
+EARLIEST_PLAUSIBLE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST_AHEAD = dt.timedelta(days=366)
 
 
 def parse_when(
@@ -205,6 +256,16 @@ def parse_when(
             f"{option}: {shown!r} is not a valid ISO 8601 date or date-time ({exc}); "
             f"{_WHEN_EXAMPLE}"
         ) from None
+    if _utc(result) < EARLIEST_PLAUSIBLE:
+        raise BadInput(
+            f"{option}: {shown!r} is before 1970; give the real date with a four-digit year "
+            f"({_WHEN_EXAMPLE})"
+        )
+    if allow_future and _utc(result) > _utc(now) + LATEST_AHEAD:
+        raise BadInput(
+            f"{option}: {shown!r} is more than a year ahead; give a time within the next "
+            f"year ({_WHEN_EXAMPLE})"
+        )
     if not allow_future and _utc(result) > _utc(now):
         current = now.astimezone(tz).replace(microsecond=0)
         raise BadInput(

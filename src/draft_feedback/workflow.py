@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from draft_feedback.catalog import Catalog, load_catalog
 from draft_feedback.config import Config
-from draft_feedback.drafting import SIGNATURE_PLACEHOLDER, DraftInput, render
 from draft_feedback.errors import BadInput, Failure
 from draft_feedback.outbox import NewRequest, Outbox, Record
 from draft_feedback.timing import check_requested, earliest_send, pick_send_time
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # catalog and drafting are imported where used: list and send-due skip them
     from draft_feedback.addresses import Address
+    from draft_feedback.catalog import Catalog
+    from draft_feedback.drafting import DraftInput
     from draft_feedback.sending import Report
     from draft_feedback.tone import Finding, Rule
+
+
+def __getattr__(name: str) -> Any:
+    """Hand out the names of catalog and drafting that the commands take from here, on use."""
+    if name in ("Catalog", "load_catalog"):
+        from draft_feedback import catalog
+
+        return getattr(catalog, name)
+    if name in ("DraftInput", "SIGNATURE_PLACEHOLDER", "render"):
+        from draft_feedback import drafting
+
+        return getattr(drafting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,17 @@ class Origin:
     in_reply_to: str | None = None
     references: str | None = None
     reflection: dict[str, str] = field(default_factory=dict)
+    follow_up: bool | None = None  # --follow-up / --no-follow-up; None: follow_up.after_days
+
+
+DEFAULT_FOLLOW_UP_DAYS = 10  # --follow-up without follow_up.after_days in the config
+
+
+def follow_up_days(config: Config, chosen: bool | None) -> int | None:
+    """Days after the send for the one follow-up, or None for none (the default)."""
+    if chosen is None:
+        return config.follow_up_days
+    return (config.follow_up_days or DEFAULT_FOLLOW_UP_DAYS) if chosen else None
 
 
 def rules_for(config: Config) -> tuple[Rule, ...]:
@@ -73,6 +98,8 @@ def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
                 catalog: Catalog | None = None,
                 revise: Callable[[str, str], tuple[str, str]] | None = None) -> Record:
     """Render, optionally revise, check and store a request; queue it when asked."""
+    from draft_feedback.catalog import load_catalog
+    from draft_feedback.drafting import render
     from draft_feedback.message import make_message_id
 
     catalog = catalog or load_catalog(config)
@@ -112,6 +139,7 @@ def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
         in_reply_to=origin.in_reply_to,
         references=origin.references,
         reflection=dict(origin.reflection),
+        follow_up_days=follow_up_days(config, origin.follow_up),
     ))
     if queue and not has_errors(findings):
         return schedule_request(record.id, config, outbox, now, at=at)
@@ -140,16 +168,24 @@ def _hours(record: Record, earliest: datetime) -> int:
 
 
 def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datetime, *,
-                     at: datetime | None = None) -> Record:
-    """Queue a draft, or move a queued one, never before its cooling-off ends."""
+                     at: datetime | None = None,
+                     notify: Callable[[str], None] | None = None) -> Record:
+    """Queue a draft, or move a queued one, never before its cooling-off ends.
+
+    A draft saved before a sender was configured is signed first; notify() is told so.
+    """
+    from draft_feedback.drafting import SIGNATURE_PLACEHOLDER
+
     _ready_to_queue(config)
     record = outbox.get(request_id)
-    if record.status not in ("draft", "scheduled"):
-        raise BadInput(f"request {request_id} is {record.status}; only a draft or a queued "
-                       "request can be scheduled" + (
+    if record.status not in ("draft", "scheduled", "held"):
+        raise BadInput(f"request {request_id} is {record.status}; only a draft, a queued or a "
+                       "held request can be scheduled" + (
                            f" (use `draft-feedback retry {request_id}`)"
                            if record.status in ("failed", "interrupted") else ""))
     when, window_applies = send_time(record, config, now, at)
+    if SIGNATURE_PLACEHOLDER in record.body and not has_errors(record.findings):
+        record = _sign(record, config, outbox, notify)
     if SIGNATURE_PLACEHOLDER in record.body:
         raise BadInput(f"request {request_id} is signed {SIGNATURE_PLACEHOLDER!r}; set "
                        "sender.name in the config, then `draft-feedback edit "
@@ -165,6 +201,23 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
     return outbox.schedule(request_id, when, window_applies)
 
 
+def _sign(record: Record, config: Config, outbox: Outbox,
+          notify: Callable[[str], None] | None) -> Record:
+    """Sign a draft written before there was a sender, and check its wording again."""
+    from draft_feedback.drafting import sign
+
+    body = sign(record.body, config)
+    if body is None:
+        return record
+    findings = check_request(record.subject, body, config)
+    signed = outbox.edit(record.id, record.subject, body, findings, blocked=has_errors(findings))
+    if notify is not None and config.sender is not None:
+        notify(f"Request {record.id} was saved before a sender was configured; it is now "
+               f"signed as {config.sender.name or config.sender.email} (`draft-feedback show "
+               f"{record.id}` shows it).")
+    return signed
+
+
 def edit_request(request_id: int, subject: str, body: str, config: Config,
                  outbox: Outbox) -> Record:
     """Replace subject and body after the same header and tone checks as `new`."""
@@ -173,18 +226,36 @@ def edit_request(request_id: int, subject: str, body: str, config: Config,
     return outbox.edit(request_id, subject, body, findings, blocked=has_errors(findings))
 
 
+MAX_BODY_CHARS = 100_000  # the most a template may render, too
+
+
 def clean_edit(subject: str, body: str) -> tuple[str, str]:
     """Check an edited subject and body as `new` would; BadInput if they cannot be used."""
     from draft_feedback.addresses import cap_subject, check_header_value
 
+    if len(subject.strip()) > MAX_BODY_CHARS:
+        raise BadInput(f"the subject is {len(subject.strip()):,} characters; keep it to one "
+                       "short line; nothing was changed")
     subject = check_header_value(" ".join(subject.split()), "Subject")
     if not subject:
         raise BadInput("the subject is empty; keep a 'Subject: ...' line at the top")
     subject = cap_subject(subject)
+    if len(body) > MAX_BODY_CHARS:
+        # The tone check and the header checks are not built for megabytes; nor is an email
+        # to someone who owes you nothing.
+        raise BadInput(f"the body is {len(body):,} characters; a request is a short email, keep "
+                       f"it under {MAX_BODY_CHARS:,}; nothing was changed")
     body = "\n".join(line.rstrip() for line in body.strip("\n").splitlines()) + "\n"
     if not body.strip():
         raise BadInput("the body is empty; nothing was changed")
     return subject, body
+
+
+def next_due(outbox: Outbox) -> tuple[Record, datetime] | None:
+    """Return the queued request that goes next, and when (its send time or its next try)."""
+    queued = [(r, max(t for t in (r.send_at, r.next_try_at, r.earliest_send_at) if t))
+              for r in outbox.records(status="scheduled")]
+    return min(queued, key=lambda pair: pair[1]) if queued else None
 
 
 def retry_request(request_id: int, outbox: Outbox, now: datetime) -> Record:
@@ -212,6 +283,9 @@ class NewOptions:
     at: str | None = None
     thank_you_only: bool = False
     reflection: tuple[tuple[str, str], ...] = ()
+    again: bool = False  # --again: a request to someone already asked is meant
+    follow_up: bool | None = None  # --follow-up / --no-follow-up
+    context: str | None = None  # mentor: what happened, or the feedback received so far
 
 
 @dataclass(frozen=True)
@@ -222,6 +296,7 @@ class Prepared:
     origin: Origin
     at: datetime | None
     rejection: Rejection | None
+    notes: tuple[str, ...] = ()  # what the user should know before it is stored
 
 
 if TYPE_CHECKING:
@@ -278,8 +353,15 @@ def parse_at(text: str | None, config: Config, now: datetime) -> datetime | None
 
     if text is None:
         return None
-    opening = config.send_window.start if config.send_window is not None else time(9)
-    return parse_when(text, config.timezone, option="--at", now=now, date_time=opening)
+    window = config.send_window
+    opening = window.start if window is not None else time(9)
+    # A date alone means the window's opening that day, on the window's clock, not the user's.
+    zone = window.tz if window is not None and _DATE_ONLY.fullmatch(text.strip()) else (
+        config.timezone)
+    return parse_when(text, zone, option="--at", now=now, date_time=opening)
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
@@ -288,6 +370,7 @@ MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
 def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime) -> Prepared:
     """Validate every option of `new` (and the .eml) before anything is stored."""
     from draft_feedback.addresses import Address, check_header_value, parse_address
+    from draft_feedback.drafting import DraftInput
     from draft_feedback.timing import parse_when
 
     if options.schedule and options.at is not None:
@@ -299,6 +382,10 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         to = parse_address(options.to, "--to")
     elif rejection is not None and rejection.to is not None:
         to = rejection.to
+    elif rejection is not None and rejection.automated and options.thank_you_only:
+        raise BadInput(f"--to: {rejection.automated_reason}, so even a thank-you would reach "
+                       'nobody; give --to "Name <name@example.com>" for a real person (a '
+                       "recruiter or the hiring manager) to thank")
     elif rejection is not None and rejection.automated:
         raise BadInput(f"--to: {rejection.automated_reason}, so there may be no person to ask; "
                        'give --to "Name <name@example.com>" for a real person (a recruiter or '
@@ -315,8 +402,13 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
     questions = tuple(check_header_value(q, "--question") for q in options.questions)
     if any(not q for q in questions):
         raise BadInput("--question: a question is empty; write it out or leave the option off")
+    # The mentor hears the feedback so far: --context, else the private reflection's answer.
+    given = dict(options.reflection).get("feedback-given", "") if scenario == "mentor" else ""
+    context = check_header_value(options.context if options.context is not None else (
+        "" if given.strip().lower().rstrip(".") in ("", "none", "no", "nothing", "n/a")
+        else given), "--context")
     for option, value in (("--org", org), ("--role", role), ("--highlight", highlight),
-                          *(("--question", q) for q in questions)):
+                          ("--context", context), *(("--question", q) for q in questions)):
         # Refused here, naming the option, rather than as an oversized template render later.
         if len(value) > MAX_DETAIL_CHARS:
             raise BadInput(f"{option}: {len(value):,} characters is too long for a short email; "
@@ -333,6 +425,17 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         rejected_at = now.astimezone(config.timezone)
     tone = options.tone or config.defaults.tone
     thank_you_only = options.thank_you_only
+    notes: list[str] = []
+    # Only the sender of the rejection email has it: anyone else gets a thread of their own.
+    fresh_thread = rejection is not None and (
+        rejection.to is None or rejection.to.email.lower() != to.email.lower())
+    if rejection is not None and fresh_thread:
+        notes.append(f"{to.email} did not send the rejection email, so the request starts a "
+                     "new thread with its own subject rather than replying to "
+                     f"\"{rejection.subject or 'the rejection'}\".")
+    elif rejection is not None and rejection.automated:
+        notes.append(f"{rejection.automated_reason}. There may be no person to read a "
+                     "request: give --to a real person's address, or use --thank-you-only.")
     if thank_you_only and (options.areas or options.questions):
         raise BadInput("--thank-you-only asks no questions; leave out --ask and --question")
     if catalog.scenario(scenario).thank_you_only and (options.areas or options.questions):
@@ -350,15 +453,41 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
         future=options.future,
         tone=tone,
         thank_you_only=thank_you_only,
-        subject=rejection.reply_subject if rejection is not None else None,
+        subject=rejection.reply_subject if rejection is not None and not fresh_thread else None,
+        context=context,
     )
+    threaded = rejection is not None and not fresh_thread
     origin = Origin(
         rejected_at=rejected_at,
-        in_reply_to=rejection.message_id if rejection else None,
-        references=rejection.references if rejection else None,
+        in_reply_to=rejection.message_id if rejection and threaded else None,
+        references=rejection.references if rejection and threaded else None,
         reflection={k: v for k, v in options.reflection if v.strip()},
+        follow_up=options.follow_up,
     )
-    return Prepared(draft, origin, parse_at(options.at, config, now), rejection)
+    return Prepared(draft, origin, parse_at(options.at, config, now), rejection, tuple(notes))
+
+
+def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
+                 interactive: bool) -> str | None:
+    """Warn of an earlier request to the same person or rejection; refuse to queue blind.
+
+    On a terminal, and for a draft, the warning is shown and `new` goes on; queueing from a
+    script (--schedule or --at off a terminal) is refused until --again confirms it.
+    """
+    from draft_feedback.replyloop import earlier_requests
+
+    if options.again or not outbox.path.exists():
+        return None  # nothing asked yet: and a first `new` must not create the outbox early
+    earlier = earlier_requests(outbox, prepared.draft.to.email, prepared.origin.in_reply_to)
+    if not earlier:
+        return None
+    named = ", ".join(f"request {r.id} ({r.status})" for r in earlier)
+    if (options.schedule or options.at is not None) and not interactive:
+        raise BadInput(f"--again: {prepared.draft.to.email} was already asked: {named}; "
+                       f"`draft-feedback show {earlier[-1].id}` shows it. Add --again to send "
+                       "another request anyway; nothing was stored")
+    return (f"Note: {prepared.draft.to.email} was already asked: {named}. Saving this one "
+            "too; add --again to confirm such a request without this note.")
 
 
 def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
@@ -372,7 +501,11 @@ def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) ->
     text = reply_text(data, source)
     if not text.strip():
         raise BadInput(f"{source}: the reply is empty; nothing was recorded")
-    return outbox.record_reply(request_id, text, now)
+    record = outbox.record_reply(request_id, text, now)
+    from draft_feedback.replyloop import hold_follow_ups
+
+    hold_follow_ups(outbox, request_id, "a reply was recorded with `draft-feedback reply`")
+    return record
 
 
 def reply_text(data: bytes, source: str) -> str:
@@ -480,20 +613,21 @@ def eml_for(record: Record, config: Config, now: datetime) -> bytes:
 
 def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
              limit: int | None = None, dry_run: bool = False) -> Report:
-    """Send every queued request whose time has come (see sending.send_due)."""
-    from draft_feedback.sending import send_due as send
+    """Send every queued request whose time has come; with imap, check for replies first."""
+    from draft_feedback.replyloop import send_due_checked
 
-    return send(outbox, config, clock=clock, limit=limit, dry_run=dry_run)
+    return send_due_checked(outbox, config, clock=clock, limit=limit, dry_run=dry_run)
 
 
 def run_worker(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                interval: float, on_report: Callable[[Report], None],
                on_error: Callable[[str], None]) -> int:
     """Run send-due in a loop until SIGINT or SIGTERM; return the exit code."""
+    from draft_feedback.replyloop import send_due_checked
     from draft_feedback.sending import run_worker as loop
 
     return loop(outbox, config, clock=clock, interval=interval, on_report=on_report,
-                on_error=on_error)
+                on_error=on_error, run=send_due_checked)
 
 
 def template_names(config: Config) -> list[tuple[str, str]]:
@@ -517,11 +651,15 @@ def copy_template(config: Config, name: str, force: bool) -> Path:
     return copy(config, name, force)
 
 
-def write_config(option: str | None, force: bool) -> Path:
-    """Write the commented example config at --config (or its default place)."""
-    from draft_feedback.config import config_path, write_example_config
+def write_config(option: str | None, name: str, email: str, timezone: str,
+                 provider: str | None, force: bool) -> Path:
+    """Write a first config at --config (or its default place): the user's identity and
+    provider, every other key commented out."""
+    from draft_feedback.config import config_path
+    from draft_feedback.presets import initial_config, write_initial_config
 
-    return write_example_config(config_path(option), force)
+    return write_initial_config(config_path(option),
+                                initial_config(name, email, timezone, provider), force)
 
 
 @dataclass(frozen=True)
@@ -544,26 +682,83 @@ def paths(config_option: str | None, home_option: str | None, config: Config) ->
                  template_dirs(config)[0])
 
 
-def smtp_user(config: Config, user: str | None) -> str:
-    """Return the SMTP login: --user, else smtp.user or sender.email from the config."""
+def smtp_user(config: Config, user: str | None, imap: bool = False) -> str:
+    """Return the login: --user, else smtp.user (imap.user with imap) or sender.email."""
     from draft_feedback.addresses import check_header_value
 
-    name = user or config.smtp_user
+    name = user or (config.imap_user if imap else config.smtp_user)
     if not name:
         raise BadInput("--user: which account? give --user EMAIL, or set smtp.user or "
                        "sender.email in the config")
     return check_header_value(name, "--user")
 
 
-def store_password(user: str, secret: str) -> None:
-    """Keep the SMTP password in the system keyring."""
+def store_password(user: str, secret: str, allow_insecure: bool = False,
+                   imap: bool = False) -> str:
+    """Keep the SMTP (or, with imap, the IMAP) password in the keyring; return where it went."""
+    from draft_feedback.credentials import IMAP_SERVICE, SERVICE
     from draft_feedback.credentials import store_password as store
 
-    store(user, secret)
+    return store(user, secret, allow_insecure, IMAP_SERVICE if imap else SERVICE)
 
 
-def delete_password(user: str) -> bool:
-    """Remove the SMTP password from the keyring; False if none was stored."""
+def delete_password(user: str, imap: bool = False) -> bool:
+    """Remove the SMTP (or IMAP) password from the keyring; False if none was stored."""
+    from draft_feedback.credentials import IMAP_SERVICE, SERVICE
     from draft_feedback.credentials import delete_password as delete
 
-    return delete(user)
+    return delete(user, IMAP_SERVICE if imap else SERVICE)
+
+
+# --- after the request: the reply loop (replyloop.py does the work) ----------------------------
+
+
+def sync_mailbox(outbox: Outbox, config: Config, now: datetime) -> SyncReport:
+    """Read the mailbox once: record replies and bounces, hold requests, queue follow-ups."""
+    from draft_feedback.replyloop import Watcher, queue_follow_ups, sync
+
+    if config.imap is None:
+        raise BadInput(f"{config.source}: no imap section, so there is no mailbox to read; add "
+                       "imap: {host: imap.example.com} (see config.example.yaml)")
+    watcher = Watcher(config)
+    try:
+        report = sync(outbox, config, watcher, now)
+    finally:
+        watcher.close()
+    report.follow_ups = queue_follow_ups(outbox, config, now)
+    return report
+
+
+def thank_reply(request_id: int, outbox: Outbox, config: Config, now: datetime, *,
+                schedule: bool = False, at: datetime | None = None,
+                tone: str | None = None) -> Record:
+    """Draft (and queue) the thank-you to a request's reply."""
+    from draft_feedback.replyloop import thank
+
+    return thank(request_id, outbox, config, now, schedule=schedule, at=at, tone=tone)
+
+
+def reflect_on_reply(request_id: int, answers: dict[str, str], outbox: Outbox,
+                     now: datetime) -> Record:
+    """Keep the user's takeaways from a reply."""
+    from draft_feedback.replyloop import reflect
+
+    return reflect(request_id, answers, outbox, now)
+
+
+def review_journey(outbox: Outbox, catalog: Catalog, config: Config, now: datetime) -> Review:
+    """Summarise the journey for `review`."""
+    from draft_feedback.replyloop import review
+
+    return review(outbox, catalog, config, now)
+
+
+if TYPE_CHECKING:
+    from draft_feedback.replyloop import Review, SyncReport
+
+REFLECT_QUESTIONS = (
+    ("resonates", "Which points resonate with you?"),
+    ("not_for_me", "Which points do not, and why is that fine?"),
+    ("nudged_to_develop", "What skill does this nudge you to develop?"),
+    ("next_step", "One concrete next step (small enough to start this week):"),
+)

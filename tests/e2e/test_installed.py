@@ -47,7 +47,8 @@ def test_wheel_installs_and_drafts_from_another_directory(tmp_path: Path) -> Non
     record = json.loads(result.stdout)
     assert record["status"] == "draft" and record["id"] == 1
     assert "Priya" in record["body"] and record["findings"] == []
-    init = subprocess.run([str(env_dir / "bin" / "draft-feedback"), "config", "init"],
+    init = subprocess.run([str(env_dir / "bin" / "draft-feedback"), "config", "init",
+                           "--name", "Ana López", "--email", "ana@example.org"],
                           cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
     assert init.returncode == 0, init.stderr
     assert "sender:" in (tmp_path / "none.yaml").read_text()

@@ -86,16 +86,17 @@ def test_guided_flow_on_a_real_terminal(tmp_path: Path, smtp_server: SMTPServer)
         answer("did not fully meet?", "They wanted experience with experimentation platforms")
         answer("What would you do differently?", "")
         answer("What would a better fit look like?", "")
-        answer("Scenario (interview, application, promotion, submission, mentor) [interview]:",
-               "")
+        answer("Scenario (interview, application, promotion, manuscript, pitch, grant, "
+               "journal-article, admissions, mentor) [interview]:", "")
         answer("Saved rejection email (.eml) to prefill from (Enter to skip):", str(eml))
         answer("Whom to ask (Name <address>) [Priya Shah <priya.shah@acme-corp.com>]:", "")
         answer("Organisation [Acme Corp]:", "")
         answer("Position, promotion, manuscript or pitch [Data Analyst]:", "")
         answer("Enter for the email's date):", "")
         answer("Only say thank you, with no questions (for a form rejection)? [y/N]:", "")
-        child.expect_exact("7. Which skill gap mattered most  (suggested by your answers)")
-        answer("Numbers, comma-separated (Enter for the usual ones) [7]:", "")
+        child.expect_exact("1. The skill that would make the biggest difference  (suggested by "
+                           "your answers)")
+        answer("Numbers, comma-separated (Enter for the usual ones) [1]:", "")
         answer("A question of your own (Enter to skip):", "")
         answer("Something specific you appreciated about the process (Enter to skip):",
                "the walkthrough of the churn dashboard")
