@@ -92,7 +92,7 @@ class Group(click.Group):
         except DraftFeedbackError as exc:
             raise _Exit(str(exc), exc.exit_code) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
-                KeyboardInterrupt, EOFError):
+                KeyboardInterrupt, EOFError, BrokenPipeError):
             raise
         except Exception as exc:
             if os.environ.get("DRAFT_FEEDBACK_DEBUG"):
@@ -378,7 +378,9 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
         if hidden:
             click.echo(more, err=True)
         return
-    click.echo(terminal.table(records, app.config.timezone, page.older))
+    # On a terminal, fit its width; into a pipe or a file, keep every character.
+    width = os.get_terminal_size().columns if sys.stdout.isatty() else None
+    click.echo(terminal.table(records, app.config.timezone, page.older, width))
     if hidden:
         click.echo(more)
 
@@ -955,6 +957,9 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         click.echo("\nInterrupted.", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
+        # The reader (`| head`) has gone: say nothing more, and let the exit flush go nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
