@@ -168,12 +168,16 @@ class Bench:
     handler: CountingHandler
     rounds: int
     quick: bool
+    against: str | None = None  # another installation's Python, timed in the same rounds
     python: str = ""
     command: list[str] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.command, self.python = find_command()
+        if self.against:
+            self.before, _ = find_command(self.against)
         config = self.root / "config.yaml"
         config.write_text(
             f"sender: {{name: {SENDER[0]}, email: {SENDER[1]}}}\n"
@@ -191,21 +195,23 @@ class Bench:
         env["DRAFT_FEEDBACK_CONFIG"] = str(config)
         env["XDG_CONFIG_HOME"] = str(self.root / "xdg-config")
         env["XDG_DATA_HOME"] = str(self.root / "xdg-data")
+        env["XDG_CACHE_HOME"] = str(self.root / "xdg-cache")  # filled by the warm-up runs
         self.env = env
 
     def env_for(self, home: Path) -> dict[str, str]:
         """Return the child environment with its data folder set to `home`."""
         return dict(self.env, DRAFT_FEEDBACK_HOME=str(home))
 
-    def tool(self, home: Path, *args: str) -> Callable[[], Sample]:
+    def tool(self, home: Path, *args: str, before: bool = False) -> Callable[[], Sample]:
         """Return a case that runs draft-feedback with `args` on the outbox in `home`."""
-        cmd = [*self.command, *args]
+        cmd = [*(self.before if before else self.command), *args]
         env = self.env_for(home)
         return lambda: run_process(cmd, env)
 
-    def call(self, home: Path, *args: str) -> str:
+    def call(self, home: Path, *args: str, before: bool = False) -> str:
         """Run draft-feedback once for setting up, and return what it printed."""
-        done = subprocess.run([*self.command, *args], env=self.env_for(home), text=True,
+        command = self.before if before else self.command
+        done = subprocess.run([*command, *args], env=self.env_for(home), text=True,
                               capture_output=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise RuntimeError(f"draft-feedback {' '.join(args)} exited {done.returncode}:\n"
@@ -218,10 +224,14 @@ class Bench:
         return lambda: run_process(cmd, self.env)
 
 
-def find_command() -> tuple[list[str], str]:
+def find_command(python: str | None = None) -> tuple[list[str], str]:
     """Return the draft-feedback console script (as cron runs it) and the Python it uses."""
-    here = Path(sys.executable).parent
+    here = Path(python or sys.executable).parent
     script = here / "draft-feedback"
+    if python is not None:
+        if not script.exists():
+            raise SystemExit(f"--against: no draft-feedback next to {python}")
+        return [str(script)], python
     if not script.exists():
         found = shutil.which("draft-feedback")
         script = Path(found) if found else script
@@ -257,7 +267,14 @@ def startup_rows(b: Bench) -> list[Row]:
         "new": b.tool(home, *NEW_ARGS, "--rejected", rejected, "--json"),
         "idle": b.tool(home, "send-due"),
     }
-    for case in cases.values():  # warm up: bytecode, page cache, the outbox's schema
+    if b.before:
+        old = b.root / "home-startup-before"
+        cases |= {
+            "help-before": b.tool(old, "--help", before=True),
+            "new-before": b.tool(old, *NEW_ARGS, "--rejected", rejected, "--json", before=True),
+            "idle-before": b.tool(old, "send-due", before=True),
+        }
+    for case in cases.values():  # warm up: bytecode, page cache, the outbox's schema, caches
         case()
     got = interleave(cases, b.rounds)
     base = median(got["pass"])
@@ -271,11 +288,16 @@ def startup_rows(b: Bench) -> list[Row]:
                    {"wall_s": wall, "baseline_s": base, "cpu_s": cpu, "baseline_cpu_s": base_cpu,
                     "cpu_ratio": cpu / base_cpu, "peak_rss": median(got[name], "rss")})
 
-    return [
-        row("1", "draft-feedback --help", "help", 3.0),
-        row("2", "draft-feedback new ... --json", "new", 8.0),
-        row("2b", "send-due, nothing due (a cron tick)", "idle", None),
+    rows = [
+        row("1", "draft-feedback --help", "help", 2.0),
+        row("2", "draft-feedback new ... --json", "new", 10.0),
+        row("2b", "send-due, nothing due (a cron tick)", "idle", 5.0),
     ]
+    if b.before:
+        rows += [row("1", "  before: --help", "help-before", None),
+                 row("2", "  before: new ... --json", "new-before", None),
+                 row("2b", "  before: send-due, nothing due", "idle-before", None)]
+    return rows
 
 
 # --- row 3: drafting in process ------------------------------------------------------------------
@@ -336,7 +358,7 @@ def drafting_row(b: Bench, count: int) -> Row:
     t, base = median(got["ours"]), median(got["plain"])
     return Row("3", f"drafts per second (render + tone check, {count:,})",
                f"{count / t:,.0f} /s", f"plain Jinja render {count / base:,.0f} /s", t / base,
-               None, f"{t / count * 1e6:.0f} us per draft",
+               2.0, f"{t / count * 1e6:.0f} us per draft",
                {"drafts": count, "seconds": t, "baseline_seconds": base})
 
 
@@ -462,6 +484,8 @@ def sending_rows(b: Bench, count: int, mailmerge: bool) -> tuple[list[Row], byte
         return sample
 
     cases: dict[str, Callable[[], Sample]] = {"ours": send_due, "raw": raw}
+    if b.before:
+        cases["before"] = before_send_case(b, count)
     mm_note = ""
     if mailmerge:
         mm_cmd, mm_note = mailmerge_command(b, sent)
@@ -484,9 +508,14 @@ def sending_rows(b: Bench, count: int, mailmerge: bool) -> tuple[list[Row], byte
     ours = median(got["ours"])
     raw_label = f"smtplib loop, 1 connection {ms(base)}"
     rows = [Row("4", f"send-due, {count} due (start-up included)", ms(ours), raw_label,
-                ours / base, 2.0, f"{(ours - base) / count * 1000:.2f} ms per message over "
+                ours / base, 2.5, f"{(ours - base) / count * 1000:.2f} ms per message over "
                 "the smtplib loop",
                 {"seconds": ours, "baseline_seconds": base, "messages": count})]
+    if "before" in got:
+        old = median(got["before"])
+        rows.append(Row("4", f"  before: send-due, {count} due", ms(old), raw_label, old / base,
+                        None, f"{(old - base) / count * 1000:.2f} ms per message over the "
+                        "smtplib loop", {"seconds": old, "baseline_seconds": base}))
     rows.append(commit_row(got, count, ours, base))
     if "mailmerge" in got:
         peer = median(got["mailmerge"])
@@ -497,6 +526,29 @@ def sending_rows(b: Bench, count: int, mailmerge: bool) -> tuple[list[Row], byte
         rows.append(Row("6", f"mailmerge --no-limit, same {count} messages", "-", raw_label,
                         None, None, mm_note))
     return rows, sent[0][1]
+
+
+def before_send_case(b: Bench, count: int) -> Callable[[], Sample]:
+    """send-due of the other installation, on an outbox of its own making with `count` due."""
+    home = b.root / "home-send-before"
+    record = json.loads(b.call(home, *NEW_ARGS, "--rejected", past(3), "--schedule", "--json",
+                               before=True))
+    db = outbox_file(home)
+    settle(db)
+    clone_rows(db, int(record["id"]), count - 1, lambda i: "scheduled")
+    pristine = b.root / "send-pristine-before.sqlite3"
+    shutil.copyfile(db, pristine)
+    send = b.tool(home, "send-due", before=True)
+
+    def run() -> Sample:
+        restore(pristine, home)
+        before = b.handler.count
+        sample = send()
+        if b.handler.count - before != count:
+            raise RuntimeError(f"the other send-due delivered {b.handler.count - before}")
+        return sample
+
+    return run
 
 
 def commit_cases(b: Bench, pristine: Path, home: Path) -> dict[str, Callable[[], Sample]]:
@@ -512,9 +564,10 @@ def commit_cases(b: Bench, pristine: Path, home: Path) -> dict[str, Callable[[],
         records = outbox.due(now)
         start = time.perf_counter()
         for record in records:
-            claim = outbox.claim(record.id, now, lease, b"x" * 1500)
+            claim = outbox.claim(record.id, now, lease, lambda _: b"x" * 1500)
             assert claim is not None
             outbox.mark_sent(claim, now)
+        outbox.flush()
         elapsed = time.perf_counter() - start
         outbox.close()
         return Sample(elapsed)
@@ -719,6 +772,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="interleaved runs per figure (default 9)")
     parser.add_argument("--no-mailmerge", action="store_true", help="skip the mailmerge row")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--against", metavar="PYTHON",
+                        help="also time the draft-feedback installed next to PYTHON (an older "
+                             "version, say) in the same rounds: start-up and send-due rows")
     args = parser.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 9)
     sizes = (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000)
@@ -730,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="draft-feedback-bench-"))
     controller, handler, port = start_server()
     try:
-        b = Bench(root, port, handler, rounds, args.quick)
+        b = Bench(root, port, handler, rounds, args.quick, args.against)
         info["command"] = " ".join(b.command)
         rows = startup_rows(b)
         rows.append(drafting_row(b, drafts))

@@ -9,6 +9,7 @@ the login and internal processes as Dovecot's own unprivileged users.
 
 from __future__ import annotations
 
+import grp
 import itertools
 import os
 import pwd
@@ -33,6 +34,13 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _group(name: str) -> grp.struct_group | None:
+    try:
+        return grp.getgrnam(name)
+    except KeyError:
+        return None
 
 
 def _user(name: str) -> pwd.struct_passwd | None:
@@ -134,7 +142,7 @@ def _passwd_line(folder: Path, number: int, uid: int, gid: int) -> str:
 
 
 def _config(folder: Path, port: int, tls_port: int, cert: Path, key: Path, login_user: str,
-            internal_user: str, first_uid: int) -> str:
+            internal_user: str, first_uid: int, internal_group: str = "dovecot") -> str:
     return f"""\
 protocols = imap
 listen = 127.0.0.1
@@ -144,6 +152,7 @@ log_path = {folder}/dovecot.log
 info_log_path = {folder}/dovecot.log
 default_login_user = {login_user}
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 first_valid_uid = {first_uid}
 first_valid_gid = 0
 ssl = yes
@@ -208,6 +217,7 @@ def start(folder: Path) -> ImapServer:
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = self_signed_certificate(folder)
     (folder / "mail").mkdir()
+    internal_group = "dovecot" if _group("dovecot") else "nogroup"
     if os.geteuid() == 0:
         nobody = _user("nobody")
         assert nobody is not None, "no 'nobody' user to own the test mail"
@@ -222,6 +232,8 @@ def start(folder: Path) -> ImapServer:
         me = pwd.getpwuid(os.getuid())
         mail_uid, mail_gid = me.pw_uid, me.pw_gid
         login_user = internal_user = me.pw_name
+        # Without root every process, socket and file belongs to this user and its group.
+        internal_group = grp.getgrgid(me.pw_gid).gr_name
     (folder / "passwd").write_text("".join(
         _passwd_line(folder, n, mail_uid, mail_gid) for n in range(ACCOUNTS)), encoding="utf-8")
     if os.geteuid() == 0:
@@ -229,7 +241,7 @@ def start(folder: Path) -> ImapServer:
     port, tls_port = _free_port(), _free_port()
     conf = folder / "dovecot.conf"
     conf.write_text(_config(folder, port, tls_port, cert, key, login_user, internal_user,
-                            min(mail_uid, 500) or 1), encoding="utf-8")
+                            min(mail_uid, 500) or 1, internal_group), encoding="utf-8")
     log = folder / "dovecot.log"
     with (folder / "dovecot.stderr").open("wb") as stderr:
         process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from draft_feedback.addresses import (
@@ -222,3 +226,48 @@ def test_cap_subject_cuts_one_giant_word() -> None:
 
 def test_cap_subject_leaves_short_subjects_alone() -> None:
     assert cap_subject("x" * 200) == "x" * 200
+
+
+LOOKALIKES = [
+    pytest.param("Priya <priya@exаmple.com>", "the domain exаmple.com mixes Cyrillic and Latin "
+                 "letters, as look-alike addresses do; it goes to xn--exmple-4nf.com",
+                 id="cyrillic-a-in-domain"),
+    pytest.param("Priya <priya@gοogle.com>", "the domain gοogle.com mixes Greek and Latin "
+                 "letters, as look-alike addresses do; it goes to xn--gogle-rce.com", id="greek-o"),
+    pytest.param("Priуa Shah <priya@example.com>", "the name 'Priуa Shah' mixes Cyrillic and "
+                 "Latin letters", id="cyrillic-y-in-name"),
+]
+
+
+@pytest.mark.parametrize(("to", "expected_warning"), LOOKALIKES)
+def test_a_mixed_script_recipient_is_warned_of_before_it_is_stored(
+        run: Any, config_file: Path, to: str, expected_warning: str) -> None:
+    result = run("new", "--to", to, "--org", "Acme", "--json")
+    assert result.exit_code == 0, result.output
+    assert f"Warning: {expected_warning}" in result.stderr
+    assert json.loads(result.stdout)["id"] == 1
+
+
+@pytest.mark.parametrize("to", ["Priya Shah <priya@example.com>", "Jürgen <j@bücher.de>",
+                                "Иван <ivan@пример.рф>", "李明 <li@example.cn>"])
+def test_a_single_script_recipient_gets_no_warning(run: Any, config_file: Path,
+                                                   to: str) -> None:
+    result = run("new", "--to", to, "--org", "Acme")
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr
+
+
+def test_a_recipient_taken_from_reply_to_is_named_as_such(run: Any, config_file: Path,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "rejection.eml"
+    path.write_text("From: Priya Shah <priya@example.com>\nReply-To: Talent <talent@ats.example>"
+                    "\nDate: Fri, 27 Nov 2026 16:00:00 +0100\nSubject: Your application\n\nNo."
+                    "\n")
+    result = run("new", "--from-eml", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    assert ("Note: the recipient talent@ats.example is the email's Reply-To, not its From"
+            in result.stderr)
+    assert json.loads(result.stdout)["to"] == "Talent <talent@ats.example>"
+    same = tmp_path / "same.eml"
+    same.write_text(path.read_text().replace("talent@ats.example", "priya@example.com"))
+    assert "Reply-To" not in run("new", "--from-eml", str(same), "--again").stderr

@@ -69,8 +69,8 @@ def test_new_prints_the_draft_and_saves_it(run: Run, config_file: Path) -> None:
     out = result.stdout
     assert out.startswith("Request 1 (draft, interview, warm)")
     assert "To:      Priya Shah <priya@example.com>" in out
-    assert "How could I make my answers to the system-design question stronger?" in out
-    assert "the conversation about your data platform." in out
+    assert "What would have made my system-design answer stronger?" in out
+    assert "I especially appreciated the conversation about your data platform." in out
     assert "Tone check: no findings." in out
     assert "Alex Rivera" in out
     assert "draft-feedback schedule 1" in out
@@ -129,12 +129,13 @@ def test_thank_you_only_asks_nothing(run: Run) -> None:
          "--rejected: 'yesterday' is not an ISO 8601 date or date-time"),
         (("--to", PRIYA, "--ask", "nonsense"),
          "--ask: unknown focus area 'nonsense' for scenario 'interview'; choose from: "
-         "interview-system-design"),
+         "interview-skill-gap, interview-clarity"),
         (("--to", PRIYA, "--ask", "interview-system-design", "--ask", "interview-clarity",
           "--question", "What else?", "--question", "And this?"),
          "4 questions chosen, at most 3"),
         (("--to", PRIYA, "--scenario", "audition"),
-         "--scenario: unknown scenario 'audition'; choose one of application, interview"),
+         "--scenario: unknown scenario 'audition'; choose one of admissions, application, "
+         "grant, interview"),
         (("--to", PRIYA, "--tone", "angry"), "Invalid value for '--tone'"),
         (("--org", "Acme"), "--to: whom should the request go to?"),
         (("--to", PRIYA, "--rejected", "2026-11-20", "--at", "2026-11-21T10:00"),
@@ -477,3 +478,46 @@ def test_cooling_off_per_scenario(run: Run, tmp_path: Path, config: str, scenari
     record = json.loads(run("new", "--to", PRIYA, "-s", scenario, "--rejected",
                             "2026-11-20T16:00", "--json", ok=True).stdout)
     assert record["earliest_send_at"] == earliest
+
+
+# --- an editor that cannot work, or saves what cannot be used --------------------------------
+
+EDITORS = [
+    # (editor script, or None for EDITOR and VISUAL empty; the error)
+    pytest.param(None, "no editor to open: EDITOR is empty and there is no terminal",
+                 id="editor-empty-no-terminal"),
+    pytest.param("open(p, 'wb').write('Subject: Caf\\xe9\\n\\nHi Priya, d\\xe9j\\xe0 vu\\n'"
+                 ".encode('latin-1'))", "the editor saved text that is not UTF-8",
+                 id="latin-1-text"),
+    pytest.param("open(p, 'w').write('Subject: Hi\\n\\n' + 'word ' * 800_000)",
+                 "a request is a short email, keep it under 100,000", id="four-megabyte-body"),
+    pytest.param("open(p, 'w').write('Subject: ' + 'x' * 200_000 + '\\n\\nHi\\n')",
+                 "the subject is 200,000 characters", id="huge-subject"),
+]
+
+
+@pytest.mark.parametrize(("script", "expected_error"), EDITORS)
+@pytest.mark.parametrize("command", [("edit", "1"), (*BASE, "--edit")], ids=["edit", "new"])
+def test_an_editor_that_cannot_be_used_is_a_clear_error(
+        run: Run, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        script: str | None, expected_error: str, command: tuple[str, ...]) -> None:
+    import time
+
+    run(*BASE, ok=True)
+    before = stored(run)
+    if script is None:
+        monkeypatch.setenv("EDITOR", "")
+        monkeypatch.setenv("VISUAL", "")
+    else:
+        editor = tmp_path / "editor.py"
+        editor.write_text(f"import sys\np = sys.argv[1]\n{script}\n")
+        monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+        monkeypatch.delenv("VISUAL", raising=False)
+    started = time.monotonic()
+    result = run(*command)
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2, result.output
+    assert expected_error in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.output
+    assert stored(run) == before

@@ -155,8 +155,8 @@ def test_asleep_past_the_send_time_sends_at_the_next_opening_once(
     write_config(tmp_path / "config.yaml", smtp_server,
                  window='send_window: {start: "09:00", end: "17:00"}')
     # Rejected Thursday 16:00; 48 hours later is Saturday, so it is queued for Monday 09:00.
-    records = [queue(run, "2026-11-26T18:00:00+01:00", "2026-11-26T16:00", "--schedule")
-               for _ in range(3)]
+    records = [queue(run, "2026-11-26T18:00:00+01:00", "2026-11-26T16:00", "--schedule",
+                     "--again") for _ in range(3)]
     assert {r["send_at"] for r in records} == {"2026-11-30T09:00:00+01:00"}
     # The laptop slept through Monday's window and wakes at 20:00: nothing goes out at night.
     woke = send_due_at(run, "2026-11-30T20:00:00+01:00")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,3 +203,38 @@ def test_paths_follow_options_then_environment(tmp_path: Path,
     monkeypatch.setenv("DRAFT_FEEDBACK_HOME", str(tmp_path / "data"))
     assert home_dir() == tmp_path / "data"
     assert home_dir(str(tmp_path / "opt")) == tmp_path / "opt"
+
+
+@pytest.mark.parametrize(("text", "expected_error"), [
+    pytest.param("send_window: {days: []}\n", ":1: send_window.days: is empty, so nothing could "
+                 "ever be sent", id="no-days"),
+    pytest.param('sender: {name: "Alex\\rRivera", email: alex@example.com}\n',
+                 ":1: sender.name: contains a line break or control character (U+000D)",
+                 id="cr-in-sender-name"),
+])
+def test_a_config_that_could_never_work_is_refused(run: Any, tmp_path: Path, text: str,
+                                                   expected_error: str) -> None:
+    (tmp_path / "config.yaml").write_text(text)
+    result = run("config", "check")
+    assert result.exit_code == 2
+    assert expected_error in result.stderr
+    assert result.stderr.startswith(f"Error: {tmp_path / 'config.yaml'}")
+
+
+def test_a_config_that_is_an_endless_device_is_refused_at_once(run: Any) -> None:
+    import time
+
+    started = time.monotonic()
+    result = run("--config", "/dev/zero", "list")
+    assert result.exit_code == 2
+    assert "Error: /dev/zero: larger than 1024 KiB, which no config is" in result.stderr
+    assert time.monotonic() - started < 5
+
+
+def test_a_byte_that_is_not_utf8_in_an_option_is_named_as_such(run: Any,
+                                                              config_file: Path) -> None:
+    org = b"Caf\xe9".decode("utf-8", "surrogateescape")  # what Python makes of Latin-1 argv
+    result = run("new", "--to", "Priya <priya@example.com>", "--org", org)
+    assert result.exit_code == 2
+    assert "--org: contains the byte 0xE9, which is not UTF-8 text" in result.stderr
+    assert "line break" not in result.stderr

@@ -369,7 +369,8 @@ TIMES = ["2026-01-07T16:00", "2026-01-07T15:59:59", "2026-01-07T16:00:00.000001"
 def test_any_time_is_refused_or_kept_after_the_cooling_off(run: Run, home: Path, option: str,
                                                            value: str) -> None:
     before = rows(home)
-    args = ["--to", PRIYA, "--org", "Acme", "--role", "Data Analyst", option, value]
+    # --again: each example asks the same person; the time is what is on trial here.
+    args = ["--to", PRIYA, "--org", "Acme", "--role", "Data Analyst", option, value, "--again"]
     if option == "--at":
         args += ["--rejected", "2026-01-05T16:00"]
     result = new(run, *args)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -531,3 +533,79 @@ def test_html_without_a_closing_tag_or_with_comments_reads_as_text() -> None:
     assert parse_rejection(data, "x.eml").body_text == (
         "Dear Alex,thank you\n\nWe chose another candidate & wish you well"
     )
+
+
+HUGE_HEADERS = [
+    pytest.param(b"Subject: " + b"x" * 400_000 + b"\r\n", "the Subject header is longer than "
+                 "64 KiB", id="400-KB-subject"),
+    pytest.param(b"Subject: Re\r\n" + b"".join(b" " + b"y" * 70 + b"\r\n" for _ in range(1000)),
+                 "the Subject header is longer than 64 KiB", id="subject-folded-1000-times"),
+    pytest.param(b"".join(b"X-Spam-%d: %s\r\n" % (n, b"z" * 900) for n in range(400)),
+                 "the email's headers are larger than 256 KiB", id="400-long-headers"),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected_error"), HUGE_HEADERS)
+def test_an_oversized_header_is_refused_quickly_by_new(run: Any, config_file: Path,
+                                                       tmp_path: Path, extra: bytes,
+                                                       expected_error: str) -> None:
+    import time
+
+    eml = tmp_path / "rejection.eml"
+    eml.write_bytes(b"From: Priya Shah <priya@example.com>\r\nDate: Fri, 27 Nov 2026 16:00:00 "
+                    b"+0100\r\n" + extra + b"\r\nThank you for applying.\r\n")
+    started = time.monotonic()
+    result = run("new", "--from-eml", str(eml))
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {eml}: {expected_error}")
+    assert "--to" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def _deep_multipart(levels: int) -> bytes:
+    head = b"From: Priya Shah <priya@example.com>\r\nDate: Fri, 27 Nov 2026 16:00:00 +0100\r\n"
+    head += b"Subject: Your application\r\nMIME-Version: 1.0\r\n"
+    parts = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (n, n)
+                     for n in range(levels))
+    return head + parts + b"Content-Type: text/plain\r\n\r\nThank you.\r\n"
+
+
+@pytest.mark.parametrize(("eml", "expected_error"), [
+    pytest.param(b"From: Priya Shah <priya@example.com>\r\nDate: Fri, 31 Dec 9999 23:59:59 "
+                 b"-2359\r\nSubject: x\r\n\r\nno\r\n", "is not a plausible date",
+                 id="date-9999-minus-2359"),
+    pytest.param(b"From: Priya Shah <priya@example.com>\r\nDate: Thu, 1 Jan 1960 00:00:00 "
+                 b"+0000\r\nSubject: x\r\n\r\nno\r\n", "is not a plausible date",
+                 id="date-1960"),
+    pytest.param(_deep_multipart(3000), "nested too deeply", id="multipart-3000-deep"),
+])
+def test_an_unreadable_saved_email_is_a_clear_error(run: Any, config_file: Path,
+                                                   tmp_path: Path, eml: bytes,
+                                                   expected_error: str) -> None:
+    path = tmp_path / "rejection.eml"
+    path.write_bytes(eml)
+    result = run("new", "--from-eml", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path}: ")
+    assert expected_error in result.stderr
+    assert "--rejected" in result.stderr or "--to" in result.stderr
+    assert "unexpected" not in result.stderr
+
+
+def test_non_ascii_message_ids_are_dropped_and_ascii_ones_thread(run: Any, config_file: Path,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "rejection.eml"
+    path.write_bytes(
+        "From: Priya Shah <priya@example.com>\r\nDate: Fri, 27 Nov 2026 16:00:00 +0100\r\n"
+        "Subject: Your application\r\nMessage-ID: <prüfung-1@bücher.example>\r\n"
+        "References: <root@example.com> <zwischen-ü@example.com>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nThank you.\r\n".encode())
+    result = run("new", "--from-eml", str(path), "--json", "--rejected", "2026-11-27T16:00")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["in_reply_to"] is None
+    assert record["references"] == "<root@example.com>"
+    eml = run("show", str(record["id"]), "--eml").stdout_bytes
+    assert b"References: <root@example.com>\r\n" in eml
+    assert b"In-Reply-To" not in eml and b"=?utf-8?" not in eml.split(b"\r\n\r\n")[0].lower()

@@ -407,3 +407,30 @@ def test_an_unfinished_oauth2_file_is_refused_without_asking(
     assert elapsed < 10
     assert server.connections == 0
     assert [(r["status"], r["attempts"]) for r in records(run)] == [("scheduled", 0)]
+
+
+# --- what a server or a reply says never steers the terminal ------------------------------
+
+ESCAPES = [
+    pytest.param("\x1b]0;pwned window title\x07", id="osc-0-title"),
+    pytest.param("\x1b]52;c;cm0gLXJmIH4K\x07", id="osc-52-clipboard"),
+    pytest.param("\x1b]52;c;cm0gLXJmIH4K\x1b\\", id="osc-52-st"),
+    pytest.param("\x1b[2J\x1b[31m", id="csi-clear-and-colour"),
+    pytest.param("\x9b2J", id="c1-csi"),
+    pytest.param("\u202e", id="bidi-override"),
+]
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_escape_sequences_from_outside_never_reach_the_terminal(
+        run: Run, faulty: Start, tmp_path: Path, escape: str) -> None:
+    faulty(Script(replies={"RCPT": f"550 5.1.1 no such user {escape}here"}))
+    one, _ = queue(run)
+    result, _ = send_due(run)
+    assert result.exit_code == 1
+    assert "550 5.1.1 no such user here" in result.stderr
+    shown = run("show", str(one), ok=True).stdout + run("list", ok=True).stdout
+    assert "no such user here" in shown
+    for text in (result.output, shown):
+        assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text
+        assert "\x07" not in text

@@ -7,7 +7,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -255,18 +255,58 @@ def test_send_due_and_list_queries_search_an_index(outbox: Outbox, name: str,
         assert name == "newest records", plan  # newest first by id, stopped by the LIMIT
 
 
-def test_sent_is_synced_by_the_next_claim_or_flush(outbox: Outbox) -> None:
-    first, second = outbox.add(request()), outbox.add(request(message_id="<2@example.com>"))
-    for record in (first, second):
+def test_sent_is_written_with_the_next_claim_in_one_durable_commit(outbox: Outbox) -> None:
+    records = [outbox.add(request(message_id=f"<{i}@example.com>")) for i in range(3)]
+    for record in records:
         outbox.schedule(record.id, NOW, False)
-    claim = outbox.claim(first.id, NOW, timedelta(minutes=3), lambda _: b"x")
-    assert claim is not None and outbox.mark_sent(claim, NOW)
-    # Only the commit after the SMTP transaction skips its own sync; every other stays durable.
+    due = outbox.due(NOW)
+    other = sqlite3.connect(outbox.path)
+    statements: list[str] = []
+    outbox.connect().set_trace_callback(statements.append)
+    claims = []
+    for record in due:
+        claim = outbox.claim(record.id, NOW, timedelta(minutes=3), lambda _: b"x")
+        assert claim is not None
+        claims.append(claim)
+        assert outbox.mark_sent(claim, NOW)
+        # Not written yet: another process still sees the request being sent.
+        assert other.execute("SELECT status FROM requests WHERE id = ?",
+                             (record.id,)).fetchone() == ("sending",)
+    per_message = [s.split()[0] for s in statements]
+    # One transaction per message (the previous send, then the claim), no PRAGMA, no read-back.
+    assert per_message == ["BEGIN", "SELECT", "UPDATE", "COMMIT",
+                           "BEGIN", "UPDATE", "SELECT", "UPDATE", "COMMIT",
+                           "BEGIN", "UPDATE", "SELECT", "UPDATE", "COMMIT"]
     assert outbox.connect().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert outbox.claim(second.id, NOW, timedelta(minutes=3), lambda _: b"x") is not None
     outbox.flush()
-    assert outbox.get(first.id).status == "sent"
-    Outbox(outbox.home / "elsewhere").flush()  # nothing written yet: nothing to sync
+    assert [r[0] for r in other.execute("SELECT status FROM requests")] == ["sent"] * 3
+    # The claim built from the record it was given is the one a read-back would give.
+    fresh = outbox.get(claims[0].record.id)
+    assert claims[0].record == replace(fresh, status="sending", sent_at=None,
+                                       claim_until=NOW + timedelta(minutes=3))
+    other.close()
+    Outbox(outbox.home / "elsewhere").flush()  # nothing written yet: nothing to do
+
+
+def test_a_read_sees_a_send_recorded_a_moment_ago(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    outbox.schedule(record.id, NOW, False)
+    claim = outbox.claim(record.id, NOW, timedelta(minutes=3), lambda _: b"x")
+    assert claim is not None and outbox.mark_sent(claim, NOW)
+    assert outbox.get(record.id).status == "sent"
+    assert outbox.get(record.id).sent_at == NOW
+
+
+def test_a_send_whose_claim_was_taken_away_is_named(outbox: Outbox) -> None:
+    record = outbox.add(request())
+    outbox.schedule(record.id, NOW, False)
+    claim = outbox.claim(record.id, NOW, timedelta(minutes=3), lambda _: b"x")
+    assert claim is not None
+    outbox.connect().execute("UPDATE requests SET claim_token = 'another run'")
+    outbox.mark_sent(claim, NOW)
+    outbox.flush()
+    assert outbox.lost_sent == {record.id}
+    assert outbox.get(record.id).status == "sending"
 
 
 # The keys of the JSON record as SPEC.md lists them today (its example, then the threading,

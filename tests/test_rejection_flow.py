@@ -158,7 +158,7 @@ def test_from_eml_with_scenario_and_schedule(run: Run, config_file: Path) -> Non
     record = new_json(run, "-s", "submission", "--from-eml", str(FIXTURES / "qp_nonascii.eml"),
                       "--ask", "submission-opening", "--schedule")
     assert record["status"] == "scheduled"
-    assert record["scenario"] == "submission"
+    assert record["scenario"] == "manuscript"  # submission is the old name of manuscript
     assert record["body"].startswith("Hi Zoë,") or "Zoë" in record["body"]
     assert "opening chapters" in record["body"]
     assert record["send_at"] == LATER.isoformat()  # the cooling-off ended long ago
@@ -408,8 +408,8 @@ def test_guided_from_eml_reflects_previews_and_schedules(run: Run, config_file: 
         "Scenario")
     assert "Whom to ask (Name <address>) [Priya Shah <priya.shah@acme-corp.com>]" in out
     assert "Organisation [Acme Corp]" in out
-    assert "How clearly and concisely I answered  (suggested by your answers)" in out
-    assert "Which skill gap mattered most  (suggested by your answers)" in out
+    assert "The answer you would have liked more on  (suggested by your answers)" in out
+    assert "The skill that would make the biggest difference  (suggested by your answers)" in out
     # The preview, the tone findings, then the question with the earliest time.
     assert "Subject: Re: Data Analyst role - final interview" in out
     assert "Tone check: no findings." in out
@@ -419,7 +419,7 @@ def test_guided_from_eml_reflects_previews_and_schedules(run: Run, config_file: 
     [record] = stored(run)
     assert record["status"] == "scheduled"
     assert record["in_reply_to"] == PREFILLED["person_plain.eml"]["in_reply_to"]
-    assert "How could I make my answers clearer and more concise?" in record["body"]
+    assert "Which of my answers would you have liked to hear more on?" in record["body"]
     assert record["reflection"] == {
         "feedback-given": "They said the experimentation experience was the gap",
         "best-self": "I rambled a bit in the behavioural round"}
@@ -492,7 +492,7 @@ def test_guided_asks_again_after_a_bad_answer(run: Run, config_file: Path,
     assert "Error: 99 is not on the list; choose numbers from 1 to 7" in err
     [record] = stored(run)
     assert record["to"] == PRIYA and record["rejected_at"] == "2026-11-27T16:00:00+01:00"
-    assert record["areas"] == ["interview-system-design"]
+    assert record["areas"] == ["interview-skill-gap"]
 
 
 def test_guided_with_options_given_uses_them_as_defaults(run: Run, config_file: Path) -> None:
@@ -503,7 +503,7 @@ def test_guided_with_options_given_uses_them_as_defaults(run: Run, config_file: 
     assert "Saved rejection email" not in result.stdout
     assert "Position, promotion, manuscript or pitch [The novel]" in result.stdout
     [record] = stored(run)
-    assert record["scenario"] == "submission" and record["role"] == "The novel"
+    assert record["scenario"] == "manuscript" and record["role"] == "The novel"
     assert record["to"] == PREFILLED["qp_nonascii.eml"]["to"]
 
 
@@ -517,7 +517,8 @@ def test_bare_command_on_a_terminal_starts_the_guided_flow(
                            rejected="2026-11-27T16:00", after=("n",))
     result = run(input=answers, ok=True)
     assert result.stdout.startswith("Before the email, a few questions for you alone.")
-    assert "Which skill gap mattered most  (suggested by your answers)" in result.stdout
+    assert ("The skill that would make the biggest difference  (suggested by your answers)"
+            in result.stdout)
     [record] = stored(run)
     assert record["reflection"] == {"requirements": "The role wanted Kubernetes experience"}
     shown = run("show", "1", ok=True).stdout

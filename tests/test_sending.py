@@ -99,7 +99,7 @@ def test_dry_run_sends_and_changes_nothing(run: Run, configured: SMTPServer) -> 
 
 def test_limit_sends_only_that_many(run: Run, configured: SMTPServer) -> None:
     for _ in range(3):
-        queue(run)
+        queue(run, "--again")
     assert "1 sent" in run("send-due", "--limit", "1", ok=True).stdout
     assert len(configured.received) == 1
     assert "2 sent" in run("send-due", ok=True).stdout

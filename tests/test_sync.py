@@ -269,6 +269,26 @@ def test_tls_with_a_trusted_certificate_and_refusal_of_an_unknown_one(
     assert result.exit_code == 0, result.output
 
 
+def test_starttls_is_verified_before_the_password_goes(
+        run: Run, loop: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    loop.configure(security="starttls")
+    result = run("sync")
+    assert result.exit_code == 1
+    assert "could not be verified" in result.stderr and "no password was sent" in result.stderr
+    monkeypatch.setenv("SSL_CERT_FILE", str(loop.account.server.cafile))
+    result = run("sync")
+    assert result.exit_code == 0, result.output
+
+
+def test_an_international_domain_is_searched_in_punycode(run: Run, loop: Any) -> None:
+    record = sent_request(run, loop, to="Jörg Müller <joerg@münchen-firma.de>")
+    loop.account.deliver(mail("Jörg Müller <joerg@xn--mnchen-firma-dlb.de>",
+                              "Re: " + record["subject"], "Mehr SQL üben.\n"))
+    result = run("sync")
+    assert result.exit_code == 0, result.output
+    assert show(run, record["id"])["status"] == "replied"
+
+
 def test_plain_imap_to_a_remote_host_is_refused_in_the_config(run: Run, tmp_path: Path) -> None:
     write_config(tmp_path / "config.yaml", extra="imap:\n  host: imap.example.com\n"
                  "  security: none\n")
@@ -341,6 +361,9 @@ def test_a_reply_arriving_after_the_last_sync_stops_the_send(run: Run, loop: Any
     assert f"request {record['id']}: held" in result.stdout
     assert loop.smtp.received == []
     assert show(run, record["id"])["status"] == "held"
+    assert run("send-due").exit_code == 0 and loop.smtp.received == []  # stays held
+    assert run("cancel", str(record["id"])).exit_code == 0
+    assert show(run, record["id"])["status"] == "cancelled"
 
 
 def test_imap_down_at_send_time_keeps_checked_requests_queued_and_sends_thank_yous(

@@ -21,7 +21,7 @@ def test_list_aligns_wide_and_accented_names_by_display_width(run: Run) -> None:
     subject_at = wcswidth(header[: header.index("SUBJECT")])
     for row in rows:
         # The subject starts in the same terminal column on every row, wide characters or not.
-        start = row.index("Thank you")
+        start = row.index("Two quick questions")
         assert wcswidth(row[:start]) == subject_at, row
     # Twenty cells at most: the CJK name (two cells a character) is cut at nine characters.
     assert "株式会社ソニーグル…" in rows[1] and "Zoë Ünal Verlag" in rows[2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 # Deliberately looser than RFC 2047 (Python's own decoder is lenient too): anything shaped
 # like an encoded word is decoded by some mail program, so it is judged by what it decodes to.
 _ENCODED_WORD = re.compile(r"=\?([^?]*)\?([^?]*)\?([^?]*)\?=")
-MSG_ID = re.compile(r"<[^<>\s]+>")
+# ASCII only: a non-ASCII id was sent as an encoded word, which no mail client threads by.
+MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 MAX_LINE_OCTETS = 998  # RFC 5322 2.1.1, excluding CRLF
 MAX_NAME_CHARS = 200  # keeps an unfoldable one-word name well inside MAX_LINE_OCTETS
 MAX_MSG_ID_CHARS = 250
@@ -68,6 +70,10 @@ def _decode_encoded_word(charset: str, encoding: str, text: str) -> str | None:
 def control_problem(value: str) -> str | None:
     """Describe a control character in value or in what its encoded words decode to."""
     bad = _forbidden_char(value)
+    if bad is not None and 0xDC80 <= ord(bad) <= 0xDCFF:
+        # How Python keeps a command-line byte that is not UTF-8 (a Latin-1 'é' is 0xE9).
+        return (f"the byte 0x{ord(bad) - 0xDC00:02X}, which is not UTF-8 text; set the "
+                "terminal (or the script) to UTF-8")
     if bad is not None:
         return f"a line break or control character (U+{ord(bad):04X})"
     for match in _ENCODED_WORD.finditer(value):
@@ -143,8 +149,43 @@ def _validator_reason(message: str) -> str:
     return reason
 
 
+# The ordinary address, all ASCII, that email-validator would accept as it is (with the domain
+# lower-cased): a dot-atom local part, and two or more letter-digit-hyphen labels ending in an
+# alphabetic top-level domain. Anything else, "--" in a label included (punycode and reserved
+# forms), goes to email-validator, which also words every refusal.
+# tests/test_address_fast_path.py holds this to email-validator's verdict on generated input.
+_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_PLAIN_ADDR = re.compile(
+    rf"(?P<local>[{_ATEXT}]{{1,64}}(?:\.[{_ATEXT}]+)*)"
+    r"@(?P<domain>(?:(?!-)(?![A-Za-z0-9-]*--)[A-Za-z0-9-]{1,63}(?<!-)\.)+[A-Za-z]{2,63})"
+)
+_PLAIN_NAME = re.compile(rf"[ {_ATEXT}]*")
+# email-validator's SPECIAL_USE_DOMAIN_NAMES: never globally deliverable.
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+
+
+def _plain_addr(addr: str) -> str | None:
+    """Return an ordinary ASCII address normalised as email-validator would, else None."""
+    match = _PLAIN_ADDR.fullmatch(addr)
+    if match is None or len(addr) > 254 or len(match["local"]) > 64:
+        return None
+    domain = match["domain"].lower()
+    if len(domain) > 253 or domain.rpartition(".")[2] in _SPECIAL_USE:
+        return None
+    return f"{match['local']}@{domain}"
+
+
+@functools.lru_cache(maxsize=1024)  # a run checks the same sender and recipients many times
 def check_addr(addr: str) -> tuple[str | None, str]:
     """Validate a bare addr-spec: (normalised address, "") or (None, the reason it is refused)."""
+    plain = _plain_addr(addr)
+    if plain is not None:
+        return plain, ""
+    return _validator_check(addr)
+
+
+def _validator_check(addr: str) -> tuple[str | None, str]:
+    """check_addr by email-validator alone."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -251,8 +292,6 @@ def _count_addresses(pieces: list[str]) -> int:
 
 def parse_address(text: str, option: str = "--to") -> Address:
     """Parse exactly one 'Name <addr>' or bare address, validated as email-validator would."""
-    from email.utils import getaddresses
-
     value = check_header_value(text, option)
     if not value:
         raise BadInput(f"{option}: an address is required; write it as {ADDRESS_EXAMPLE}")
@@ -284,9 +323,14 @@ def parse_address(text: str, option: str = "--to") -> Address:
     email = _validate_addr(addr, option)
     # getaddresses is the second opinion: on Python 3.11.7 it has no strict mode, so it is used
     # only to confirm that a standard reader finds the same single address (CVE-2023-27043).
-    found = getaddresses([value])
-    if len(found) != 1 or found[0][1] != addr:
-        raise _invalid(option, value, "mail programs would not read it as one address")
+    # A name of plain words before an ordinary address leaves no room for two readings.
+    plain = _PLAIN_NAME.fullmatch(value[: opens[0]] if opens else "") and _plain_addr(addr)
+    if not plain:
+        from email.utils import getaddresses
+
+        found = getaddresses([value])
+        if len(found) != 1 or found[0][1] != addr:
+            raise _invalid(option, value, "mail programs would not read it as one address")
     return Address(name=check_name(name, option), email=email)
 
 
@@ -349,3 +393,36 @@ def envelope(email: str) -> str:
 
 
 # RFC 2047 5(3): the only characters an encoded word in a phrase may carry unencoded; using
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of the letters in text (LATIN, CYRILLIC, GREEK, ...)."""
+    import unicodedata
+
+    found = set()
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            found.add(name.split(" ", 1)[0] if name else "UNKNOWN")
+    return found
+
+
+def lookalike_warnings(address: Address) -> list[str]:
+    """Warn of a name or domain that mixes scripts, as a disguised look-alike does."""
+    warnings = []
+    domain = address.email.rpartition("@")[2]
+    mixed = [label for label in domain.split(".") if len(_scripts(label)) > 1]
+    if mixed or (not domain.isascii() and len(_scripts(domain)) > 1):
+        try:
+            ascii_domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_domain = domain
+        scripts = " and ".join(sorted(s.title() for s in _scripts(domain)))
+        warnings.append(f"the domain {domain} mixes {scripts} letters, as look-alike addresses "
+                        f"do; it goes to {ascii_domain}. Check it is the address you mean")
+    name_scripts = _scripts(address.name)
+    if len(name_scripts) > 1 and "LATIN" in name_scripts:
+        scripts = " and ".join(sorted(s.title() for s in name_scripts))
+        warnings.append(f"the name {address.name!r} mixes {scripts} letters; check it is the "
+                        "person you mean")
+    return warnings

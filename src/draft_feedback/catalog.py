@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from draft_feedback.config import Config
 from draft_feedback.errors import BadInput
-from draft_feedback.resources import builtin_dir, load_yaml
+from draft_feedback.resources import builtin_dir, load_data
 from draft_feedback.wording import respell
 
 CATALOG_FILE = "catalog.yaml"
@@ -144,7 +144,7 @@ def builtin_catalog_data() -> dict[str, Any]:
 @functools.lru_cache(maxsize=4)
 def _builtin() -> dict[str, Any]:
     path = builtin_dir() / CATALOG_FILE
-    data = load_yaml(path)
+    data = load_data(path)
     if not isinstance(data, dict):
         raise BadInput(f"{path}: the built-in catalog is damaged; reinstall draft-feedback")
     return data

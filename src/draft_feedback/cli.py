@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from draft_feedback import __version__, terminal
-from draft_feedback.errors import EXIT_FAILURE, BadInput, DraftFeedbackError, Failure
+from draft_feedback.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    BadInput,
+    DraftFeedbackError,
+    Failure,
+)
 
 # Every command pays for what this module imports, so json, pathlib and the rest are imported
 # where they are used (click itself brings datetime and typing).
@@ -91,8 +97,12 @@ class Group(click.Group):
             return super().invoke(ctx)
         except DraftFeedbackError as exc:
             raise _Exit(str(exc), exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader (head, true) left: not an error, and nothing more to say to it.
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
-                KeyboardInterrupt, EOFError, BrokenPipeError):
+                KeyboardInterrupt, EOFError):
             raise
         except Exception as exc:
             if os.environ.get("DRAFT_FEEDBACK_DEBUG"):
@@ -295,8 +305,17 @@ def _revise(subject: str, body: str) -> tuple[str, str]:
 
 
 def _warn_automated(prepared: Any) -> None:
+    from draft_feedback.addresses import lookalike_warnings
+
+    rejection = prepared.rejection
+    to = prepared.draft.to
+    if rejection is not None and rejection.to_header == "Reply-To" and rejection.to == to:
+        click.echo(f"Note: the recipient {to.email} is the email's Reply-To, not its From; "
+                   "check that is whom you mean to ask, or give --to.", err=True)
+    for warning in lookalike_warnings(to):
+        click.echo(f"Warning: {terminal.printable(warning)}.", err=True)
     for note in prepared.notes:
-        click.echo(f"Note: {note}", err=True)
+        click.echo(f"Note: {terminal.printable(note)}", err=True)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -568,19 +587,20 @@ def _print_report(report: Any, app: App, quiet: bool = False) -> None:
     for note in report.notes:
         click.echo(note)
     for o in report.outcomes:
+        detail = terminal.printable(o.detail)  # a server's reply may carry escape sequences
         if o.status == "sent":
             _say(f"request {o.id}: sent")
         elif o.status == "held":
-            _say(f"request {o.id}: held ({o.detail}); `draft-feedback schedule {o.id}` "
+            _say(f"request {o.id}: held ({detail}); `draft-feedback schedule {o.id}` "
                  "sends it anyway")
         elif o.status == "scheduled":
-            _say(f"request {o.id}: not sent ({o.detail}); it stays queued and is tried "
+            _say(f"request {o.id}: not sent ({detail}); it stays queued and is tried "
                  "again later", err=True)
         elif o.status == "failed":
-            _say(f"request {o.id}: failed ({o.detail}); fix the cause, then "
+            _say(f"request {o.id}: failed ({detail}); fix the cause, then "
                  f"`draft-feedback retry {o.id}`", err=True)
         elif o.status == "interrupted":
-            _say(f"request {o.id}: interrupted ({o.detail}); check your Sent folder, "
+            _say(f"request {o.id}: interrupted ({detail}); check your Sent folder, "
                  f"then `draft-feedback retry {o.id}` if it did not go", err=True)
     if quiet:
         return
@@ -935,10 +955,25 @@ def main(argv: list[str] | None = None, prog_name: str = "draft-feedback") -> No
     sys.exit(code)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> int:
     """Call a Click entry point and translate what it raises into an exit code."""
+    closed_stdin = sys.stdin is None
+    if closed_stdin:
+        # Started with standard input closed (`<&-`, some service managers): reads see an
+        # empty input and get the same clear errors, instead of failing on None.
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the whole run
     try:
         entry(args=argv, prog_name=prog_name, standalone_mode=False)
+        sys.stdout.flush()  # here, where a reader that left (head, true) is caught below
     except DraftFeedbackError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code
@@ -948,6 +983,11 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         exc.show()
         return exc.exit_code
     except click.Abort as exc:
+        if closed_stdin:
+            click.echo("Error: standard input is closed, so there is nothing to answer the "
+                       "questions with; run it on a terminal, or give the options instead; "
+                       "nothing was stored.", err=True)
+            return EXIT_BAD_INPUT
         # Ctrl-C (or the end of input) at a prompt; 130 is the shell's code for SIGINT.
         note = getattr(exc, "note", None)
         click.echo(f"\nInterrupted. {note}" if note else "\nAborted; nothing was stored.",
@@ -957,9 +997,7 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         click.echo("\nInterrupted.", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader (`| head`) has gone: say nothing more, and let the exit flush go nowhere.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

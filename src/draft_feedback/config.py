@@ -28,6 +28,7 @@ SECURITIES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 # A YAML alias can make a few lines expand into millions of nodes; a real config has a few hundred.
 MAX_NODES = 20_000
+MAX_CONFIG_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 500  # one line of catalog text; a signature may be four times that
 
 
@@ -399,7 +400,15 @@ TOP_KEYS = ("sender", "timezone", "cooling_off", "send_window", "smtp", "default
 def load_config(path: Path) -> Config:
     """Read and validate the config file; a missing file means the built-in defaults."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # Read a bounded amount: a config pointing at /dev/zero (or a disk image) would
+        # otherwise be read until memory runs out.
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise BadInput(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB, which no "
+                           "config is; check that --config or DRAFT_FEEDBACK_CONFIG names the "
+                           "config file")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return Config(path=path, exists=False, timezone=ZoneInfo(local_timezone_name()),
                       send_window=_default_window(ZoneInfo(local_timezone_name())))
@@ -517,7 +526,9 @@ def _checked_address(section: _Reader, key: str, name: str, email: str) -> Addre
 
     where = f"{section.source}:{section.node(key).line}: {section.prefix}{key}"
     try:
-        clean_name = check_header_value(name, f"{section.source}: {section.prefix}name")
+        name_line = section.node("name").line if section.has("name") else section.line
+        clean_name = check_header_value(name,
+                                        f"{section.source}:{name_line}: {section.prefix}name")
         parsed = parse_address(email, where)
     except BadInput as exc:
         raise BadInput(str(exc)) from None
@@ -552,7 +563,12 @@ def _send_window(top: _Reader, tz: ZoneInfo) -> SendWindow | None:
                                 f"unknown timezone {zone_name!r}; use an IANA name like "
                                 "America/New_York")
         window_tz = found
-    days = section.words("days") or ("mon", "tue", "wed", "thu", "fri")
+    days = section.words("days")
+    if days == ():
+        raise section.error(section.node("days").line, "send_window.days",
+                            "is empty, so nothing could ever be sent; list the days like "
+                            "[mon, tue, wed, thu, fri], or set send_window: off")
+    days = days or ("mon", "tue", "wed", "thu", "fri")
     start = _clock(section, "start", "09:00")
     end = _clock(section, "end", "17:00")
     holidays = section.text("holidays")

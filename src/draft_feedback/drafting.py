@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,7 +167,9 @@ def render(inp: DraftInput, config: Config, catalog: Catalog) -> Draft:
     if inp.subject is not None:
         subject = inp.subject
     else:
-        subject = render_string(env, scenario.subject, ctx, f"scenarios.{scenario.id}.subject")
+        own = any(o.id == scenario.id and o.subject for o in config.scenarios)
+        subject = render_string(env, scenario.subject, ctx, f"scenarios.{scenario.id}.subject",
+                                trusted=not own)
     subject = cap_subject(" ".join(subject.split()))
     check_header_value(subject, "subject")
     return Draft(subject=subject, body=body, questions=questions, thank_you_only=not questions)
@@ -201,6 +205,7 @@ def _environment(folders: tuple[str, ...], language: str = "en-GB") -> Environme
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(FILTERS)
     data = builtin_catalog_data()
@@ -249,6 +254,43 @@ def _loader_class() -> Any:
     return Loader
 
 
+def _bytecode_cache() -> Any:
+    """Keep compiled templates in the cache folder, for this Jinja and this sandbox only.
+
+    Jinja checks each entry against the template's source, so an edited template is compiled
+    again; the folder's name covers what the source does not: Jinja's version and the code
+    that defines the sandbox (this module), which decides what the compiled code calls.
+    """
+    import jinja2
+    from jinja2 import FileSystemBytecodeCache
+
+    from draft_feedback.cache import cache_dir, digest
+
+    class Cache(FileSystemBytecodeCache):
+        """A bytecode cache whose folder may be unwritable or vanish: a miss, never an error."""
+
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - a damaged entry is compiled afresh
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    try:
+        with open(__file__, "rb") as handle:
+            key = digest(jinja2.__version__.encode(), handle.read())
+        folder = os.path.join(cache_dir(), "jinja", key)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return Cache(folder)
+
+
 def render_template(env: Environment, name: str, ctx: dict[str, Any]) -> str:
     """Render a template file by name, turning every failure into a BadInput naming it."""
     from jinja2 import TemplateNotFound
@@ -260,16 +302,116 @@ def render_template(env: Environment, name: str, ctx: dict[str, Any]) -> str:
             str(d) for d in getattr(env.loader, "searchpath", [])) + f" ({exc.message})") from None
     except Exception as exc:  # noqa: BLE001 - a template is user code; report, never crash
         raise _template_error(exc, name) from None
-    return _run(template, ctx, template.filename or name)
+    filename = template.filename or name
+    if Path(filename).parent == builtin_dir():
+        return _run(template, ctx, filename)
+    return contained(lambda: _run(template, ctx, filename), filename)
 
 
-def render_string(env: Environment, source: str, ctx: dict[str, Any], label: str) -> str:
+def render_string(env: Environment, source: str, ctx: dict[str, Any], label: str,
+                  trusted: bool = False) -> str:
     """Render a template given as text (a subject line), naming `label` in errors."""
     try:
-        template = env.from_string(source)
+        template = _compiled_string(env, source)
     except Exception as exc:  # noqa: BLE001
         raise _template_error(exc, label) from None
-    return _run(template, ctx, label)
+    if trusted:
+        return _run(template, ctx, label)
+    return contained(lambda: _run(template, ctx, label), label)
+
+
+MAX_RENDER_MEMORY = 256 * 1024 * 1024  # bytes a user template may add to the process
+
+
+def contained(work: Callable[[], str], label: str) -> str:
+    """Run a user template's render in a child process bounded in memory and time.
+
+    The sandbox caps what `*`, `+` and the widening filters produce, but a template is a
+    program: sum, tojson, join, `~` and nested loops build values no list of checks can
+    foresee. The child gets an address-space limit and is killed at the time limit, so no
+    template can take the machine's memory or hold the command. Where there is no fork
+    (Windows) the sandbox and the render deadline are the bound.
+    """
+    import os
+
+    if not hasattr(os, "fork"):
+        return work()
+    import json
+    import select
+    import signal
+    import time
+    import warnings
+
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with helper threads alive
+        pid = os.fork()
+    if pid == 0:  # the child: render, report, and leave without running any cleanup
+        try:
+            import gc
+
+            gc.disable()  # a collection would touch, and so copy, every page of the parent
+            os.close(read_end)
+            _limit_memory()
+            try:
+                outcome = ["ok", work()]
+            except BadInput as exc:
+                outcome = ["bad", str(exc)]
+            except MemoryError:
+                outcome = ["bad", f"{label}: the template needs too much memory (more than "
+                                  f"{MAX_RENDER_MEMORY // 2**20} MiB)"]
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent, never raised
+                outcome = ["bad", f"{label}: the template failed: {type(exc).__name__}"]
+            data = json.dumps(outcome).encode("utf-8")
+            while data:
+                data = data[os.write(write_end, data):]
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    ends = time.monotonic() + MAX_RENDER_SECONDS + 2
+    try:
+        while True:
+            left = ends - time.monotonic()
+            ready = select.select([read_end], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                raise BadInput(f"{label}: the template ran for more than "
+                               f"{MAX_RENDER_SECONDS:g} seconds; look for a loop that never ends")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    if not chunks:
+        raise BadInput(f"{label}: the template needs too much memory (more than "
+                       f"{MAX_RENDER_MEMORY // 2**20} MiB)")
+    kind, text = json.loads(b"".join(chunks))
+    if kind != "ok":
+        raise BadInput(text)
+    return str(text)
+
+
+def _limit_memory() -> None:
+    """Cap the child's address space at what it uses now plus MAX_RENDER_MEMORY (Linux)."""
+    import os
+    import resource
+
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = in_use + MAX_RENDER_MEMORY
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError):
+        pass  # no /proc (macOS): the time limit alone bounds it there
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_string(env: Environment, source: str) -> Any:
+    # A scenario's subject line is compiled once, not on every draft.
+    return env.from_string(source)
 
 
 def _run(template: Any, ctx: dict[str, Any], label: str) -> str:

@@ -54,7 +54,8 @@ def run(app: App, options: NewOptions) -> Record:
         answers.append((item.id, answer))
     click.echo("")
     scenario = click.prompt("Scenario", type=click.Choice(list(catalog.scenarios)),
-                            default=options.scenario or app.config.defaults.scenario)
+                            default=catalog.scenario_aliases.get(
+                                *[options.scenario or app.config.defaults.scenario] * 2))
     from_eml, prefill = _ask_rejection(app, options.from_eml)
     if prefill is not None and prefill.automated:
         click.echo(f"Note: {prefill.automated_reason}; there may be no person to ask. Give "
@@ -172,8 +173,21 @@ def _review(app: App, record: Record) -> Record:
 
 def revise_in_editor(subject: str, body: str) -> tuple[str, str]:
     """Open subject and body in $EDITOR and return them as edited (unchanged if not saved)."""
-    edited = click.edit(f"{EDIT_HELP}Subject: {subject}\n\n{body}", extension=".txt",
-                        require_save=True)
+    import os
+    import sys
+
+    if not (os.environ.get("VISUAL") or os.environ.get("EDITOR")) and not (
+            sys.stdin.isatty() and sys.stdout.isatty()):
+        # With no editor named, Click starts vi, which off a terminal waits for ever.
+        raise BadInput("no editor to open: EDITOR is empty and there is no terminal; set "
+                       "EDITOR (or VISUAL) to a command that edits a file and exits, or run "
+                       "this on a terminal; nothing was changed")
+    try:
+        edited = click.edit(f"{EDIT_HELP}Subject: {subject}\n\n{body}", extension=".txt",
+                            require_save=True)
+    except UnicodeDecodeError:
+        raise BadInput("the editor saved text that is not UTF-8; set it to save UTF-8 and try "
+                       "again; nothing was changed") from None
     if edited is None:
         return subject, body
     lines = [line for line in edited.splitlines() if not line.startswith("#")]

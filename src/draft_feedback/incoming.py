@@ -46,6 +46,7 @@ class Rejection:
     automated: bool
     automated_reason: str
     body_text: str
+    to_header: str = "From"  # the header the recipient was taken from
 
 
 DEFAULT_AUTOMATED_LOCAL_PARTS = (
@@ -411,7 +412,19 @@ def _received_at(msg: EmailMessage, raw: dict[str, list[str]], source: str) -> d
     if when.tzinfo is None:
         # RFC 5322 "-0000": the time is UTC and the sender's zone is unknown.
         when = when.replace(tzinfo=UTC)
+    try:
+        # "31 Dec 9999 23:59:59 -2359" is past the last instant Python can hold in UTC.
+        utc = when.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_DATE <= utc <= datetime(9000, 1, 1, tzinfo=UTC):
+        shown = raw["date"][0].strip()[:80]
+        raise BadInput(f"{source}: the Date header ('{shown}') is not a plausible date; give "
+                       "the time with --rejected")
     return when
+
+
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _thread_ids(raw: dict[str, list[str]], source: str) -> tuple[str | None, str | None]:
@@ -443,6 +456,32 @@ def _thread_ids(raw: dict[str, list[str]], source: str) -> tuple[str | None, str
     return message_id, (" ".join(unique) or None)
 
 
+# Real header sections, long Received and DKIM chains included, stay far below this; one that
+# does not (a 400 KB Subject) took the email package seconds to unfold and decode.
+MAX_HEADER_BYTES = 256 * 1024
+MAX_HEADER_FIELD_BYTES = 64 * 1024  # a References line of a long thread fits
+
+
+def _check_header_size(data: bytes, source: str) -> None:
+    """Refuse an oversized header section or field before the email package parses it."""
+    import re
+
+    end = min((i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0),
+              default=len(data))
+    for field in re.finditer(rb"(?m)^[!-9;-~]+:(?:[^\n]*\n[ \t])*[^\n]*", data[:end]):
+        if len(field.group()) > MAX_HEADER_FIELD_BYTES:
+            name = field.group().split(b":", 1)[0].decode("ascii", "replace")
+            raise BadInput(f"{source}: the {name} header is longer than "
+                           f"{MAX_HEADER_FIELD_BYTES // 1024} KiB; save the rejection again "
+                           "from your mail client, or give the details with --to, --org and "
+                           "--rejected")
+    if end > MAX_HEADER_BYTES:
+        raise BadInput(f"{source}: the email's headers are larger than "
+                       f"{MAX_HEADER_BYTES // 1024} KiB, which no ordinary email has; save the "
+                       "rejection again from your mail client, or give the details with --to, "
+                       "--org and --rejected")
+
+
 def parse_rejection(
     data: bytes,
     source: str,
@@ -455,7 +494,27 @@ def parse_rejection(
     from email import policy
     from email.parser import BytesParser
 
-    msg = BytesParser(policy=policy.default).parsebytes(data)
+    _check_header_size(data, source)
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(data)
+        return _parse_rejection(msg, source, automated_domains=automated_domains,
+                                automated_local_parts=automated_local_parts,
+                                automated_phrases=automated_phrases)
+    except RecursionError:
+        # A multipart nested thousands deep: the email package recurses once a level.
+        raise BadInput(f"{source}: the email is nested too deeply to read (parts within "
+                       "parts); save the rejection again from your mail client, or give the "
+                       "details with --to, --org and --rejected") from None
+
+
+def _parse_rejection(
+    msg: EmailMessage,
+    source: str,
+    *,
+    automated_domains: Iterable[str],
+    automated_local_parts: Iterable[str],
+    automated_phrases: Iterable[str],
+) -> Rejection:
     raw = _raw_headers(msg)
     if "from" not in raw and "date" not in raw:
         raise BadInput(
@@ -526,6 +585,8 @@ def parse_rejection(
         automated=bool(reason),
         automated_reason=reason,
         body_text=body_text,
+        to_header="Reply-To" if to is not None and to in replies and all(
+            to.email.lower() != a.email.lower() for a in senders) else "From",
     )
 
 

@@ -102,7 +102,9 @@ def _or_all(terms: list[Any]) -> list[Any]:
 def _searchable(text: str) -> bool:
     # Ids and addresses go into the SEARCH command as quoted strings; anything that could end
     # the quote or the line has no business there.
-    return bool(text) and text.isprintable() and '"' not in text and "\\" not in text
+    # Non-ASCII would need the server to take UTF-8 searches; callers pass punycode domains.
+    return (bool(text) and text.isascii() and text.isprintable() and '"' not in text
+            and "\\" not in text)
 
 
 def _aware(value: Any) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -152,46 +153,125 @@ def build_message(
     references: str | None = None,
 ) -> EmailMessage:
     """Build the plain-text UTF-8 message that is sent, every header value checked again."""
-    from email.message import EmailMessage
-    from email.policy import SMTP
+    return _email_message(_checked_parts(sender, to, subject, body, date, message_id,
+                                         in_reply_to, references))[0]
+
+
+def wire_bytes(
+    *,
+    sender: Address,
+    to: Address,
+    subject: str,
+    body: str,
+    date: datetime,
+    message_id: str,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+) -> bytes:
+    """Return the bytes of build_message's message on the wire, serialised once.
+
+    The ordinary message (a 7bit body, short unfolded headers) is written directly; any other
+    goes through the email package. tests/test_message_bytes.py holds the two to the same bytes.
+    """
+    parts = _checked_parts(sender, to, subject, body, date, message_id, in_reply_to,
+                           references)
+    data = _direct_bytes(parts)
+    if data is None:
+        return _email_message(parts)[1]
+    _check_line_length(data)
+    return data
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The checked, encoded and folded pieces of a message, before it is assembled."""
+
+    raw: tuple[tuple[str, str], ...]  # From, To, Subject: written exactly as folded here
+    parsed: tuple[tuple[str, str], ...]  # Date, Message-ID, ...: values the email package folds
+    text: str
+    plain: bool  # 7bit: ASCII lines of at most 78 characters
+
+
+def _checked_parts(sender: Address, to: Address, subject: str, body: str, date: datetime,
+                   message_id: str, in_reply_to: str | None,
+                   references: str | None) -> _Parts:
     from email.utils import format_datetime
 
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("build_message needs a timezone-aware date")
-    # Set the body under a 76-column policy: Python encodes quoted-printable to the policy's
-    # max_line_length, and RFC 2045 allows 76, not SMTP's 78. Headers fold at 78 on output.
-    msg = EmailMessage(policy=SMTP.clone(max_line_length=76))
     # From, To and Subject are encoded and folded here, not by the email package: Python 3.11
     # sometimes leaves a space between two encoded words when it folds, and readers drop it
     # ("Flüsse« – Bitte" arrives as "Flüsse«– Bitte"). set_raw stores them exactly as written.
-    msg.set_raw("From", _address_header(sender, "From"))
-    msg.set_raw("To", _address_header(to, "To"))
     capped = cap_subject(check_header_value(subject, "Subject"))
-    msg.set_raw("Subject", _folded("Subject", _header_words(capped, "Subject", phrase=False)))
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = _msg_ids(message_id, "Message-ID")
+    raw = (("From", _address_header(sender, "From")), ("To", _address_header(to, "To")),
+           ("Subject", _folded("Subject", _header_words(capped, "Subject", phrase=False))))
+    parsed = [("Date", format_datetime(date)), ("Message-ID", _msg_ids(message_id, "Message-ID"))]
     if in_reply_to:
-        msg["In-Reply-To"] = _msg_ids(in_reply_to, "In-Reply-To")
+        parsed.append(("In-Reply-To", _msg_ids(in_reply_to, "In-Reply-To")))
     if references:
-        msg["References"] = _msg_ids(references, "References")
-    msg["MIME-Version"] = "1.0"
+        parsed.append(("References", _msg_ids(references, "References")))
+    parsed.append(("MIME-Version", "1.0"))
     text = body.replace("\r\n", "\n").replace("\r", "\n")
     # Plain ASCII with short lines stays 7bit so it reads as written; anything else is
     # quoted-printable: 7-bit safe for any relay, lines capped at 76, still mostly legible.
     plain = all(_PLAIN_LINE.fullmatch(line) for line in text.split("\n"))
-    msg.set_content(
-        text, subtype="plain", charset="utf-8", cte="7bit" if plain else "quoted-printable"
-    )
+    return _Parts(raw, tuple(parsed), text, plain)
+
+
+def _email_message(parts: _Parts) -> tuple[EmailMessage, bytes]:
+    """Assemble the message with the email package; return it and its wire bytes."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    # Set the body under a 76-column policy: Python encodes quoted-printable to the policy's
+    # max_line_length, and RFC 2045 allows 76, not SMTP's 78. Headers fold at 78 on output.
+    msg = EmailMessage(policy=SMTP.clone(max_line_length=76))
+    for name, value in parts.raw:
+        msg.set_raw(name, value)
+    for name, value in parts.parsed:
+        msg[name] = value
+    msg.set_content(parts.text, subtype="plain", charset="utf-8",
+                    cte="7bit" if parts.plain else "quoted-printable")
     msg.policy = _wire_policy()
+    data = message_bytes(msg)
+    _check_line_length(data)
+    return msg, data
+
+
+# A header value the email package writes back unchanged: a few plain ASCII tokens.
+_TOKEN = r"[A-Za-z0-9<>@.,:+_=!#$%&'*/?^`{|}~-]+"
+_SIMPLE_VALUE = re.compile(rf"{_TOKEN}(?: {_TOKEN})*")
+
+
+def _direct_bytes(parts: _Parts) -> bytes | None:
+    """Write the ordinary message as the email package would; None for any other."""
+    if not parts.plain:
+        return None
+    lines = [f"{name}: {value}" for name, value in parts.raw]
+    for name, value in parts.parsed:
+        line = f"{name}: {value}"
+        if len(line) > _FOLD_AT or not _SIMPLE_VALUE.fullmatch(value) or (
+                name == "Message-ID" and " " in value):  # the email package keeps one id
+            return None
+        lines.append(line)
+    lines += ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: 7bit"]
+    # As set_content writes a 7bit body: its lines, each ended, or one line end if none.
+    body = "\r\n".join(parts.text.splitlines()) + "\r\n"
+    try:
+        return ("\r\n".join(lines) + "\r\n\r\n" + body).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+
+
+def _check_line_length(data: bytes) -> None:
     # The email package cannot fold one very long word in an address header; never hand on a
     # message that a server would reject for a line over RFC 5322's 998 octets.
-    longest = max(len(line) for line in message_bytes(msg).split(b"\r\n"))
+    longest = max(len(line) for line in data.split(b"\r\n"))
     if longest > MAX_LINE_OCTETS:
         raise BadInput(
             f"the message has a line of {longest} octets (the limit is {MAX_LINE_OCTETS}); "
             "shorten the names, subject or references"
         )
-    return msg
 
 
 def _wire_policy() -> Policy:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
-import socket
 import sqlite3
-import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -332,6 +332,15 @@ def _damaged_row(row: sqlite3.Row, reason: str) -> Record:
                                     "cancel it and draft it again")
 
 
+def _hostname() -> str:
+    """Return this machine's name as socket.gethostname() does, without importing socket."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -342,6 +351,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+class _Connection(sqlite3.Connection):
+    """An outbox connection; unlike sqlite3.Connection it can be held by a weak reference."""
+
+
+_OPEN: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close the connections still open when the program ends, which it may do without teardown.
+
+    A dropped connection is freed only by the cycle collector, which a quick exit never runs;
+    closing folds the write-ahead log back into the database file, so that the file alone is
+    the outbox for anyone who copies it.
+    """
+    for conn in list(_OPEN):
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass  # opened by another thread; its own end closes it
+
+
 class Outbox:
     """The request store in the data folder."""
 
@@ -349,6 +380,9 @@ class Outbox:
         self.home = home
         self.path = home / "outbox.sqlite3"
         self._conn: sqlite3.Connection | None = None
+        # A sent message recorded later: (id, claim token, sent_at text). See mark_sent.
+        self._sent: tuple[int, str, str] | None = None
+        self.lost_sent: set[int] = set()  # sent after their claim was taken away
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -359,7 +393,8 @@ class Outbox:
         self._prepare_files()
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None)
+                                   isolation_level=None, factory=_Connection)
+            _OPEN.add(conn)
             self._conn = conn
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -486,8 +521,10 @@ class Outbox:
             raise
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection, writing a sent message not yet recorded."""
         if self._conn is not None:
+            if self._sent is not None:
+                self.flush()
             self._conn.close()
             self._conn = None
 
@@ -499,19 +536,38 @@ class Outbox:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise self._storage_error(exc) from None
+        pending = self._sent
         try:
+            self._write_sent(conn)
             yield conn
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._sent = pending
             raise self._storage_error(exc) from None
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._sent = pending
             raise
 
+    def _write_sent(self, conn: sqlite3.Connection) -> None:
+        """Write the sent message recorded by mark_sent, in the transaction under way."""
+        if self._sent is None:
+            return
+        request_id, token, stamp = self._sent
+        self._sent = None
+        cursor = conn.execute(
+            "UPDATE requests SET status = 'sent', sent_at = ?, last_error = NULL, "
+            "claim_until = NULL WHERE id = ? AND claim_token = ? "
+            "AND status IN ('sending', 'interrupted')", (stamp, request_id, token))
+        if cursor.rowcount != 1:
+            self.lost_sent.add(request_id)
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        if self._sent is not None:
+            self.flush()  # what is read includes the send recorded a moment ago
         try:
             return self.connect().execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
@@ -696,6 +752,22 @@ class Outbox:
             f"AND status IN ({marks}) ORDER BY id", (message_id, *statuses))
         return [_row_to_record(r) for r in rows]
 
+    def watched(self, sent_since: datetime) -> list[Record]:
+        """Requests a reply can answer or a hold can stop: sent since a time, or queued."""
+        rows = self._query(
+            "SELECT * FROM requests WHERE kind IN ('request', 'follow-up') AND "
+            "((status = 'sent' AND sent_at >= ?) OR (status = 'scheduled' AND hold_override = 0))"
+            " ORDER BY id", (utc_text(sent_since),))
+        return [_row_to_record(r) for r in rows]
+
+    def wanting_follow_up(self) -> list[Record]:
+        """Sent requests that asked for a follow-up and have none yet."""
+        rows = self._query(
+            "SELECT * FROM requests AS r WHERE r.status = 'sent' AND r.kind = 'request' "
+            "AND r.follow_up_days IS NOT NULL AND NOT EXISTS (SELECT 1 FROM requests AS c "
+            "WHERE c.parent_id = r.id AND c.kind = 'follow-up') ORDER BY r.id")
+        return [_row_to_record(r) for r in rows]
+
     def add_follow_up(self, req: NewRequest) -> Record | None:
         """Store a request's one follow-up; None if it already has one (made by another run)."""
         assert req.kind == "follow-up" and req.parent_id is not None
@@ -726,7 +798,7 @@ class Outbox:
 
     def expire_claims(self, now: datetime) -> list[int]:
         """Mark `sending` requests whose process is gone or whose lease ran out `interrupted`."""
-        host = socket.gethostname()
+        host = _hostname()
         rows = self._query("SELECT id, claim_pid, claim_host, claim_until FROM requests "
                            "WHERE status = 'sending'")
         stale = []
@@ -757,9 +829,10 @@ class Outbox:
         The message is built from the row as it is inside the claiming transaction, so an edit
         that got in before the claim is what goes out, and none can get in after it. A row that
         cannot be built into a message is marked failed with the reason (the returned claim's
-        record says so) instead of stopping the queue behind it.
+        record says so) instead of stopping the queue behind it. The same durable commit writes
+        the previous message's mark_sent, if any, and the claim is not read back.
         """
-        token = uuid.uuid4().hex
+        token = os.urandom(16).hex()  # what uuid4().hex holds, without importing uuid
         stamp = utc_text(now)
         with self.transaction() as conn:
             row = conn.execute(
@@ -785,41 +858,32 @@ class Outbox:
                     "UPDATE requests SET status = 'sending', claim_token = ?, claim_pid = ?, "
                     "claim_host = ?, claim_until = ?, attempts = attempts + 1, eml = ? "
                     "WHERE id = ?",
-                    (token, os.getpid(), socket.gethostname(), utc_text(now + lease), eml,
+                    (token, os.getpid(), _hostname(), utc_text(now + lease), eml,
                      request_id))
+                return Claim(replace(record, status="sending", claim_token=token,
+                                     claim_pid=os.getpid(),
+                                     claim_until=from_utc_text(utc_text(now + lease)),
+                                     attempts=record.attempts + 1, eml=eml), token)
         return Claim(self.get(request_id), token)
 
     def mark_sent(self, claim: Claim, now: datetime) -> bool:
-        """Record that the server accepted the message; False if the claim was lost.
+        """Record that the server accepted the message.
 
-        This commit is not synced to disk on its own: the next claim's durable commit, or
-        flush(), syncs it with it, as the write-ahead log is written in order. A power cut in
-        between leaves the request `sending` and so `interrupted`, never queued again, and
-        halves the syncs of a run.
+        The change is written by the next write of this outbox: the next claim's transaction,
+        so that one durable commit per message covers both, or flush(), or before any read.
+        A power cut in between leaves the request `sending` and so `interrupted`, never
+        queued again. A claim found lost by then is named in `lost_sent`.
         """
-        conn = self.connect()
-        conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            with self.transaction() as conn:
-                cursor = conn.execute(
-                    "UPDATE requests SET status = 'sent', sent_at = ?, last_error = NULL, "
-                    "claim_until = NULL WHERE id = ? AND claim_token = ? "
-                    "AND status IN ('sending', 'interrupted')",
-                    (utc_text(now), claim.record.id, claim.token))
-                return cursor.rowcount == 1
-        finally:
-            conn.execute("PRAGMA synchronous = FULL")
+        if self._sent is not None:
+            self.flush()
+        self._sent = (claim.record.id, claim.token, utc_text(now))
+        return True
 
     def flush(self) -> None:
-        """Sync the write-ahead log, so that commits made without a sync are on disk too."""
-        try:
-            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
-        except FileNotFoundError:
-            return  # no log: every commit is in the database file already
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        """Write, durably, a sent message that mark_sent has not written yet."""
+        if self._sent is not None:
+            with self.transaction():
+                pass
 
     def mark_retry(self, claim: Claim, error: str, retry_at: datetime) -> Record:
         """A transient failure: back in the queue after a delay, or failed after the last try."""

@@ -24,6 +24,8 @@ _FREE_MAIL = frozenset("""gmail.com googlemail.com outlook.com hotmail.com live.
     yahoo.com icloud.com me.com aol.com proton.me protonmail.com gmx.de gmx.net gmx.com web.de
     t-online.de""".split())
 WATCHED = ("request", "follow-up")  # kinds a reply can answer and a hold can stop
+# How long after the send the mailbox is searched for a reply; later ones: `reply ID FILE`.
+WATCH_DAYS = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -94,16 +96,28 @@ class Watcher:
         self._mailbox = None
 
 
-def _targets(outbox: Outbox, only: Iterable[Record] | None) -> tuple[list[Record], list[Record]]:
+def _targets(outbox: Outbox, only: Iterable[Record] | None,
+             now: datetime) -> tuple[list[Record], list[Record]]:
     if only is not None:
         records = list(only)
         sent = [r for r in records if r.status == "sent" and r.kind in WATCHED]
         queued = [r for r in records if r.status == "scheduled" and r.kind in WATCHED
                   and not r.hold_override]
         return sent, queued
-    sent = [r for r in outbox.records("sent") if r.kind in WATCHED]
-    queued = [r for r in outbox.records("scheduled") if r.kind in WATCHED and not r.hold_override]
+    records = outbox.watched(now - WATCH_DAYS)
+    sent = [r for r in records if r.status == "sent"]
+    queued = [r for r in records if r.status == "scheduled"]
     return sent, queued
+
+
+def _wire_address(addr: str) -> str:
+    """The address as servers store it in headers: an international domain in punycode."""
+    from draft_feedback.addresses import envelope
+
+    try:
+        return envelope(addr)
+    except BadInput:
+        return addr
 
 
 def _domain(addr: str) -> str:
@@ -128,7 +142,7 @@ def sync(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
 
     started = time.perf_counter()
     report = SyncReport()
-    sent, queued = _targets(outbox, only)
+    sent, queued = _targets(outbox, only, now)
     if not sent and not queued and not connect:
         return report
     mailbox = watcher.mailbox()
@@ -143,8 +157,9 @@ def sync(outbox: Outbox, config: Config, watcher: Watcher, now: datetime,
     since = min([r.sent_at for r in sent if r.sent_at] + [r.rejected_at for r in queued])
     senders = set()
     for r in (*sent, *queued):
-        domain = _domain(r.to_addr)
-        senders.add(r.to_addr.lower() if domain in _FREE_MAIL else "@" + domain)
+        addr = _wire_address(r.to_addr)
+        domain = _domain(addr)
+        senders.add(addr.lower() if domain in _FREE_MAIL else "@" + domain)
     if sent:
         senders |= {"mailer-daemon@", "postmaster@"}
     uids = mailbox.thread_uids([*ours, *rejection_ids])
@@ -197,10 +212,11 @@ def _replied_to(mail: Incoming, sent: list[Record], ours: dict[str, Record]) -> 
         return []
     subject = normalised_subject(mail.subject)
     out = []
+    sender = _wire_address(mail.sender.email).lower()
     for r in sent:
-        same_person = mail.sender.email.lower() == r.to_addr.lower()
-        colleague = (_domain(mail.sender.email) == _domain(r.to_addr)
-                     and _domain(r.to_addr) not in _FREE_MAIL)
+        to_addr = _wire_address(r.to_addr).lower()
+        same_person = sender == to_addr
+        colleague = _domain(sender) == _domain(to_addr) and _domain(to_addr) not in _FREE_MAIL
         # Date headers carry whole seconds and other machines' clocks: allow a little slack.
         if (same_person or colleague) and r.sent_at is not None \
                 and mail.date >= r.sent_at - timedelta(minutes=10) \
@@ -218,8 +234,9 @@ def _written_first(mail: Incoming, queued: list[Record],
             if mail.date > r.rejected_at:
                 out[r.id] = r
     if mail.sender is not None:
+        sender = _wire_address(mail.sender.email).lower()
         for r in queued:
-            if mail.sender.email.lower() == r.to_addr.lower() and mail.date > r.rejected_at:
+            if sender == _wire_address(r.to_addr).lower() and mail.date > r.rejected_at:
                 out[r.id] = r
     return list(out.values())
 
@@ -300,10 +317,8 @@ def hold_check(outbox: Outbox, config: Config, watcher: Watcher | None, now: dat
 def queue_follow_ups(outbox: Outbox, config: Config, now: datetime) -> list[int]:
     """Make the one follow-up of each sent, unanswered request whose day has come."""
     made = []
-    for record in outbox.records("sent"):
-        if record.kind != "request" or record.follow_up_at is None or record.follow_up_at > now:
-            continue
-        if outbox.children_of_kind(record.id, "follow-up"):
+    for record in outbox.wanting_follow_up():
+        if record.follow_up_at is None or record.follow_up_at > now:
             continue
         made_id = _follow_up(outbox, config, record, now)
         if made_id is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -108,7 +107,7 @@ def _describe(exc: BaseException) -> str:
         if "timed out" in str(exc):
             return "the mail server did not answer in time (smtp.timeout)"
         return "the mail server closed the connection"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
         return "the mail server did not answer in time (smtp.timeout)"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
@@ -126,7 +125,8 @@ def open_connection(config: Config, password: str | None) -> Any:
     user = config.smtp_user or ""
     # smtplib's own TLS context checks no certificate, so anyone between here and the server
     # could read the password; the default context verifies the chain and the host name.
-    context = ssl.create_default_context()
+    # Building it loads the system's CA certificates: not for a plain connection (security: none).
+    context = ssl.create_default_context() if smtp.security != "none" else None
     tls: dict[str, Any] = {"context": context} if smtp.security == "ssl" else {}
     starttls: bool | dict[str, Any] = smtp.security == "starttls"
     factory: Any = yagmail.SMTP
@@ -330,12 +330,12 @@ def _close(client: Any, seconds: float) -> None:
 def build_eml(record: Record, config: Config, date: datetime) -> bytes:
     """Return the exact bytes of a request's message, dated `date`."""
     from draft_feedback.addresses import Address
-    from draft_feedback.message import build_message, message_bytes
+    from draft_feedback.message import wire_bytes
 
     if config.sender is None:
         raise Failure(f"{config.source}: no sender configured; add sender: {{name: ..., "
                       "email: ...}} (see `draft-feedback config init`)")
-    msg = build_message(
+    return wire_bytes(
         sender=config.sender.address,
         to=Address(record.to_name, record.to_addr),
         subject=record.subject,
@@ -345,7 +345,6 @@ def build_eml(record: Record, config: Config, date: datetime) -> bytes:
         in_reply_to=record.in_reply_to,
         references=record.references,
     )
-    return message_bytes(msg)
 
 
 def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
@@ -395,8 +394,13 @@ def send_due(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                 report.stopped = outcome.detail
                 break
     finally:
-        _close(client, config.smtp.timeout)
-        outbox.flush()
+        try:
+            outbox.flush()  # the last send is recorded before the server hears QUIT
+        finally:
+            _close(client, config.smtp.timeout)
+    for outcome in report.outcomes:
+        if outcome.status == "sent" and outcome.id in outbox.lost_sent:
+            outcome.detail = "sent, but the claim had expired meanwhile"
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,22 @@ def format_findings(findings: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# Escape sequences (CSI, OSC such as 0 for the window title and 52 for the clipboard, and the
+# rest), C0 and C1 control characters but line feed and tab, and the bidi overrides that can
+# make text read differently from what it is.
+_CONTROLS = re.compile(
+    "\x1b\\][^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # OSC ... BEL or ST
+    "|\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # 8-bit OSC
+    "|[\x1b\x9b]\\[?[0-?]*[ -/]*[@-~]?"  # CSI, and ESC with its next character
+    "|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\\\|\x9c)?"  # DCS, SOS, PM, APC strings
+    "|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print: nothing that came from outside may steer the terminal."""
+    return _CONTROLS.sub("", text)
+
+
 def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
     """Return one request as the user reads it; full adds the reflection and the reply."""
     lines = [f"Request {record.id} ({record.status}, {record.scenario}, {record.tone})", ""]
@@ -87,7 +104,7 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
         if record.takeaways:
             lines += ["", "Your takeaways (private, never sent):"]
             lines += [f"  {k}: {v}" for k, v in record.takeaways.items()]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def next_step(record: Record, placeholder: str) -> str:
@@ -123,7 +140,8 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
             r.send_at is None or r.next_try_at > r.send_at)
         at = r.sent_at or (r.next_try_at if retry_later else r.send_at)
         rows.append((str(r.id), r.status, when(at, tz) if at else "-",
-                     clip(r.to, 36), clip(r.org or "-", 20), clip(r.subject, 50)))
+                     clip(printable(r.to), 36), clip(printable(r.org) or "-", 20),
+                     clip(printable(r.subject), 50)))
     widths = [max(cells(row[i]) for row in rows) for i in range(5)]
     if width is not None:
         room = width - 1 - sum(widths) - 2 * 5  # five gaps before the subject
@@ -142,7 +160,7 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
     hints += [f"  {r.id}: {r.problem}" for r in records if r.problem]
     if hints:
         out += ["", "To do:"] + hints
-    return "\n".join(line.rstrip() for line in out)
+    return printable("\n".join(line.rstrip() for line in out))
 
 
 def clip(text: str, columns: int) -> str:

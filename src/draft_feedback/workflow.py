@@ -9,17 +9,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from draft_feedback.catalog import Catalog, load_catalog
 from draft_feedback.config import Config
-from draft_feedback.drafting import SIGNATURE_PLACEHOLDER, DraftInput, render
 from draft_feedback.errors import BadInput, Failure
 from draft_feedback.outbox import NewRequest, Outbox, Record
 from draft_feedback.timing import check_requested, earliest_send, pick_send_time
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # catalog and drafting are imported where used: list and send-due skip them
     from draft_feedback.addresses import Address
+    from draft_feedback.catalog import Catalog
+    from draft_feedback.drafting import DraftInput
     from draft_feedback.sending import Report
     from draft_feedback.tone import Finding, Rule
+
+
+def __getattr__(name: str) -> Any:
+    """Hand out the names of catalog and drafting that the commands take from here, on use."""
+    if name in ("Catalog", "load_catalog"):
+        from draft_feedback import catalog
+
+        return getattr(catalog, name)
+    if name in ("DraftInput", "SIGNATURE_PLACEHOLDER", "render"):
+        from draft_feedback import drafting
+
+        return getattr(drafting, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,8 @@ def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
                 catalog: Catalog | None = None,
                 revise: Callable[[str, str], tuple[str, str]] | None = None) -> Record:
     """Render, optionally revise, check and store a request; queue it when asked."""
+    from draft_feedback.catalog import load_catalog
+    from draft_feedback.drafting import render
     from draft_feedback.message import make_message_id
 
     catalog = catalog or load_catalog(config)
@@ -159,6 +174,8 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
 
     A draft saved before a sender was configured is signed first; notify() is told so.
     """
+    from draft_feedback.drafting import SIGNATURE_PLACEHOLDER
+
     _ready_to_queue(config)
     record = outbox.get(request_id)
     if record.status not in ("draft", "scheduled", "held"):
@@ -209,14 +226,25 @@ def edit_request(request_id: int, subject: str, body: str, config: Config,
     return outbox.edit(request_id, subject, body, findings, blocked=has_errors(findings))
 
 
+MAX_BODY_CHARS = 100_000  # the most a template may render, too
+
+
 def clean_edit(subject: str, body: str) -> tuple[str, str]:
     """Check an edited subject and body as `new` would; BadInput if they cannot be used."""
     from draft_feedback.addresses import cap_subject, check_header_value
 
+    if len(subject.strip()) > MAX_BODY_CHARS:
+        raise BadInput(f"the subject is {len(subject.strip()):,} characters; keep it to one "
+                       "short line; nothing was changed")
     subject = check_header_value(" ".join(subject.split()), "Subject")
     if not subject:
         raise BadInput("the subject is empty; keep a 'Subject: ...' line at the top")
     subject = cap_subject(subject)
+    if len(body) > MAX_BODY_CHARS:
+        # The tone check and the header checks are not built for megabytes; nor is an email
+        # to someone who owes you nothing.
+        raise BadInput(f"the body is {len(body):,} characters; a request is a short email, keep "
+                       f"it under {MAX_BODY_CHARS:,}; nothing was changed")
     body = "\n".join(line.rstrip() for line in body.strip("\n").splitlines()) + "\n"
     if not body.strip():
         raise BadInput("the body is empty; nothing was changed")
@@ -342,6 +370,7 @@ MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
 def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime) -> Prepared:
     """Validate every option of `new` (and the .eml) before anything is stored."""
     from draft_feedback.addresses import Address, check_header_value, parse_address
+    from draft_feedback.drafting import DraftInput
     from draft_feedback.timing import parse_when
 
     if options.schedule and options.at is not None:

@@ -1,0 +1,61 @@
+"""The installed command with its streams cut: a reader that leaves, standard input closed.
+
+Each of these was an "unexpected ..., please report this" error: now a reader that leaves is
+not an error at all, and a closed standard input reads as an empty one, with the same clear
+error (or result) an empty input gets.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import write_config
+
+COMMAND = str(Path(sys.executable).with_name("draft-feedback"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    write_config(tmp_path / "config.yaml")
+    environment = dict(os.environ, DRAFT_FEEDBACK_HOME=str(tmp_path / "home"),
+                       DRAFT_FEEDBACK_CONFIG=str(tmp_path / "config.yaml"))
+    for n in range(3):
+        subprocess.run([COMMAND, "new", "--to", f"P {n} <p{n}@example.com>", "--org", "Acme",
+                        "--rejected", "2026-01-05T16:00"], env=environment, check=True,
+                       capture_output=True, timeout=60)
+    return environment
+
+
+@pytest.mark.parametrize("pipeline", [
+    "list --all | head -0",
+    "show 2 | true",
+    "areas | head -1",
+    "list --json | head -c 10",
+])
+def test_a_reader_that_leaves_is_not_an_error(env: dict[str, str], pipeline: str) -> None:
+    command, reader = pipeline.split(" | ")
+    result = subprocess.run(
+        ["bash", "-c", f"{COMMAND} {command} | {reader} >/dev/null; exit ${{PIPESTATUS[0]}}"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "code", "expected"), [
+    (["login", "--password-stdin"], 2, "Error: the password is empty; nothing was stored"),
+    (["new", "--guided"], 2, "Error: standard input is closed"),
+    (["check", "-"], 0, "Tone check: no findings."),
+    (["new", "--from-eml", "-"], 2, "Error: <stdin>: not an email message"),
+], ids=["login", "new-guided", "check", "new-from-eml"])
+def test_a_closed_standard_input_reads_as_empty(env: dict[str, str], args: list[str],
+                                                code: int, expected: str) -> None:
+    result = subprocess.run(["bash", "-c", '"$0" "$@" <&-', COMMAND, *args], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == code, result.stderr
+    assert expected in result.stdout + result.stderr
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
