@@ -397,7 +397,9 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
         if hidden:
             click.echo(more, err=True)
         return
-    click.echo(terminal.table(records, app.config.timezone, page.older))
+    # On a terminal, fit its width; into a pipe or a file, keep every character.
+    width = os.get_terminal_size().columns if sys.stdout.isatty() else None
+    click.echo(terminal.table(records, app.config.timezone, page.older, width))
     if hidden:
         click.echo(more)
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+# One watchdog thread serves every deadline: starting a thread per render cost about as much
+# as rendering a built-in template.
+_wake = threading.Condition(threading.Lock())
+_pending: dict[int, tuple[float, int, type[BaseException]]] = {}  # token -> due, thread, class
+_fired: set[int] = set()
+_tokens = itertools.count()
+_watchdog: threading.Thread | None = None
 
 
 @contextmanager
@@ -16,37 +26,49 @@ def deadline(seconds: float, error: Callable[[], BaseException]) -> Iterator[Non
     two Python steps: a blocking socket read is bounded by the socket's own timeout, and the
     deadline fires as soon as the read returns.
     """
+    global _watchdog
     expired = _expiry_class(error())
     target = threading.get_ident()
-    lock = threading.Lock()
-    state = {"done": False, "fired": False}
-
-    def fire() -> None:
-        with lock:
-            if state["done"]:
-                return
-            state["fired"] = True
-            _raise_in(target, expired)
-
-    timer = threading.Timer(seconds, fire)
-    timer.daemon = True
-    timer.start()
+    token = next(_tokens)
+    with _wake:
+        if _watchdog is None or not _watchdog.is_alive():  # first use, or after a fork
+            _watchdog = threading.Thread(target=_watch, name="draft-feedback deadline",
+                                         daemon=True)
+            _watchdog.start()
+        _pending[token] = (time.monotonic() + seconds, target, expired)
+        _wake.notify()
     try:
         yield
     finally:
-        _stop(timer, lock, state, target, expired)
+        _stop(token, target, expired)
 
 
-def _stop(timer: threading.Timer, lock: threading.Lock, state: dict[str, bool], target: int,
-          expired: type[BaseException]) -> None:
-    """Stop the watchdog and withdraw an exception it raised that has not arrived yet."""
+def _watch() -> None:
+    """Raise each deadline's exception in its thread when it is due."""
+    with _wake:
+        while True:
+            if not _pending:
+                _wake.wait()
+                continue
+            token, (due, target, expired) = min(_pending.items(), key=lambda item: item[1][0])
+            delay = due - time.monotonic()
+            if delay > 0:
+                _wake.wait(delay)
+                continue
+            del _pending[token]
+            _fired.add(token)
+            _raise_in(target, expired)
+
+
+def _stop(token: int, target: int, expired: type[BaseException]) -> None:
+    """Forget the deadline and withdraw its exception if it was raised but has not arrived."""
     while True:
         try:
-            with lock:
-                state["done"] = True
-                if state["fired"]:
+            with _wake:
+                _pending.pop(token, None)
+                if token in _fired:
+                    _fired.discard(token)
                     _raise_in(target, None)
-            timer.cancel()
             return
         except expired:  # arrived while stopping: the block has finished, so it is moot
             continue

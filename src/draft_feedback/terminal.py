@@ -125,8 +125,12 @@ def next_step(record: Record, placeholder: str) -> str:
     return ""
 
 
-def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None = None) -> str:
-    """Return the outbox table, columns aligned by display width, then what needs doing."""
+def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None = None,
+          width: int | None = None) -> str:
+    """Return the outbox table, columns aligned by display width, then what needs doing.
+
+    With a terminal width, the subject (then the recipient) is cut so that no row wraps.
+    """
     if not records:
         return "The outbox is empty. `draft-feedback new --help` shows how to draft a request."
     rows = [("ID", "STATUS", "SEND TIME", "TO", "ORG", "SUBJECT")]
@@ -139,6 +143,14 @@ def table(records: list[Record], tz: tzinfo, older: list[tuple[int, str]] | None
                      clip(printable(r.to), 36), clip(printable(r.org) or "-", 20),
                      clip(printable(r.subject), 50)))
     widths = [max(cells(row[i]) for row in rows) for i in range(5)]
+    if width is not None:
+        room = width - 1 - sum(widths) - 2 * 5  # five gaps before the subject
+        if room < 12:  # too narrow for a useful subject: take it from the recipient
+            to_width = max(12, widths[3] - (12 - room))
+            rows = [(*row[:3], clip(row[3], to_width), *row[4:]) for row in rows]
+            widths = [max(cells(row[i]) for row in rows) for i in range(5)]
+            room = width - 1 - sum(widths) - 2 * 5
+        rows = [(*row[:5], clip(row[5], max(room, 4))) for row in rows]
     out = ["  ".join(cell + " " * (widths[i] - cells(cell)) if i < 5 else cell
                      for i, cell in enumerate(row))
            for row in rows]
