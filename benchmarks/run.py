@@ -772,6 +772,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="interleaved runs per figure (default 9)")
     parser.add_argument("--no-mailmerge", action="store_true", help="skip the mailmerge row")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--drafts", type=int, metavar="N",
+                        help="drafts per round of row 3 (default 1,000; 200 with --quick)")
     parser.add_argument("--against", metavar="PYTHON",
                         help="also time the draft-feedback installed next to PYTHON (an older "
                              "version, say) in the same rounds: start-up and send-due rows")
@@ -779,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (3 if args.quick else 9)
     sizes = (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000)
     messages = 50 if args.quick else 200
-    drafts = 200 if args.quick else 1_000
+    drafts = args.drafts or (200 if args.quick else 1_000)
 
     info = machine() | {"rounds": rounds, "quick": args.quick,
                         "when": datetime.now(UTC).isoformat(timespec="seconds")}
