@@ -236,5 +236,5 @@ def test_a_byte_that_is_not_utf8_in_an_option_is_named_as_such(run: Any,
     org = b"Caf\xe9".decode("utf-8", "surrogateescape")  # what Python makes of Latin-1 argv
     result = run("new", "--to", "Priya <priya@example.com>", "--org", org)
     assert result.exit_code == 2
-    assert "--org: contains the byte 0xE9, which is not UTF-8 text" in result.stderr
+    assert "--org: contains the byte 0xE9 (U+DCE9), which is not UTF-8 text" in result.stderr
     assert "line break" not in result.stderr

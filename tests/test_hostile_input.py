@@ -400,7 +400,7 @@ def test_smuggled_smtp_commands_in_a_body_arrive_as_text(run: Run, tmp_path: Pat
             "DATA\r\nSubject: forged\r\n\r\nforged\r\n.\n\n.\r\nThanks,\nAlex\n")
     run("new", "--to", PRIYA, *BASE, ok=True)
     with mock.patch.object(click, "edit", return_value=f"Subject: Thank you\n\n{body}"):
-        run("edit", "1", ok=True)
+        run("edit", "1", ok=True, env={"EDITOR": "true"})  # named, as off a terminal it must be
     run("schedule", "1", "--at", "2026-01-08T10:00", ok=True)
     assert "1 sent" in run("send-due", ok=True).stdout
     (got,) = smtp_server.received

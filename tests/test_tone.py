@@ -108,7 +108,7 @@ EXAMPLES = [
     ("grovelling-apology", "I'm so sorry for wasting your time."),
     ("pleading", "I'm begging you to give me some feedback."),
     ("sarcasm", "Thanks so much for wasting three weeks of my time."),
-    ("shouting-capitals", "PLEASE RECONSIDER"),
+    ("shouting-capitals", "I am SO READY for this."),
     ("shouting-punctuation", "I really wanted this SO MUCH!!"),
     ("too-many-questions", "One? Two? Three? Four?"),
     ("too-many-words", " ".join(["word"] * 181)),
@@ -631,7 +631,8 @@ def test_a_broken_or_unwritable_cache_only_costs_time(tmp_path: Path, damage: st
 CORPUS_DIR = Path(__file__).with_name("tone_corpus")
 # Never trained on (tools/tone_model.py HELD_OUT): the shipped model is measured on it here.
 HELD_OUT = ("senior-engineer",)
-HELD_OUT_FLOOR = {"recall": 0.70, "sarcasm": 0.0}
+# Measured on the frozen model: below the 85% / 70% goals for framing, comparisons, sarcasm.
+HELD_OUT_FLOOR = {"recall": 0.78, "framing": 0.65, "comparisons": 0.55, "sarcasm": 0.43}
 
 
 def test_the_corpus_has_independent_writers_of_every_trap() -> None:

@@ -72,8 +72,8 @@ def control_problem(value: str) -> str | None:
     bad = _forbidden_char(value)
     if bad is not None and 0xDC80 <= ord(bad) <= 0xDCFF:
         # How Python keeps a command-line byte that is not UTF-8 (a Latin-1 'é' is 0xE9).
-        return (f"the byte 0x{ord(bad) - 0xDC00:02X}, which is not UTF-8 text; set the "
-                "terminal (or the script) to UTF-8")
+        return (f"the byte 0x{ord(bad) - 0xDC00:02X} (U+{ord(bad):04X}), which is not "
+                "UTF-8 text; set the terminal (or the script) to UTF-8")
     if bad is not None:
         return f"a line break or control character (U+{ord(bad):04X})"
     for match in _ENCODED_WORD.finditer(value):

@@ -84,7 +84,8 @@ def check(text: str, rules: Sequence[Rule] | None = None, *, max_questions: int 
 
         scorer = model if model is not None else learned_layer.load()
         for index, (left, right) in enumerate(spans):
-            if index in best:
+            # A list number ("1.") or a one-word line carries no tone of its own.
+            if index in best or len(read.text[left:right].split()) < 3:
                 continue
             verdict = scorer.classify(read.text[left:right])  # type: ignore[attr-defined]
             if verdict is None or verdict[0] not in learned:
