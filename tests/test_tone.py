@@ -16,7 +16,7 @@ from draft_feedback.errors import BadInput
 CORPUS = Path(__file__).with_name("tone_corpus.yaml")
 SPEC_TRAPS = {"framing", "catastrophizing", "personalizing", "overgeneralizing", "mind-reading",
               "filtering", "should-statements", "all-or-nothing", "comparisons", "grovelling",
-              "shouting", "length", "sarcasm"}
+              "shouting", "length"}
 FINDING_KEYS = {"rule", "trap", "severity", "line", "column", "excerpt", "message", "suggestion"}
 
 
@@ -62,10 +62,8 @@ def test_corpus_recall_and_false_errors() -> None:
 
 
 def test_every_trap_the_spec_names_has_rules() -> None:
-    traps = {r.trap for r in tone.load_rules() if r.kind != "model"}
+    traps = {r.trap for r in tone.load_rules()}
     assert traps == SPEC_TRAPS
-    learned = {r.trap for r in tone.load_rules() if r.kind == "model"}
-    assert learned == SPEC_TRAPS - {"length"}
     by_trap = {trap: {r.severity for r in tone.load_rules() if r.trap == trap} for trap in traps}
     # Contesting the decision is an error; the thinking traps and length mostly warn.
     assert "error" in by_trap["framing"]
@@ -107,8 +105,7 @@ EXAMPLES = [
     ("all-or-nothing", "It's this job or nothing for me."),
     ("grovelling-apology", "I'm so sorry for wasting your time."),
     ("pleading", "I'm begging you to give me some feedback."),
-    ("sarcasm", "Thanks so much for wasting three weeks of my time."),
-    ("shouting-capitals", "I am SO READY for this."),
+    ("shouting-capitals", "PLEASE RECONSIDER"),
     ("shouting-punctuation", "I really wanted this SO MUCH!!"),
     ("too-many-questions", "One? Two? Three? Four?"),
     ("too-many-words", " ".join(["word"] * 181)),
@@ -121,8 +118,7 @@ def test_each_rule_fires_on_its_example(rule: str, text: str) -> None:
 
 
 def test_every_builtin_rule_has_an_example() -> None:
-    assert {rule for rule, _ in EXAMPLES} == {r.id for r in tone.load_rules()
-                                              if r.kind != "model"}
+    assert {rule for rule, _ in EXAMPLES} == {r.id for r in tone.load_rules()}
 
 
 def test_builtin_rules_are_well_formed() -> None:
@@ -132,7 +128,6 @@ def test_builtin_rules_are_well_formed() -> None:
         assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", rule.id), rule.id
         assert rule.severity in ("error", "warning"), rule.id
         assert (rule.pattern is None) == (rule.kind != "pattern"), rule.id
-        assert rule.id.startswith("model-") == (rule.kind == "model"), rule.id
         # One kind sentence: it ends once, and no second sentence starts inside it.
         assert rule.message.endswith("."), rule.id
         assert not re.search(r"[.!?] [A-Z]", rule.message), rule.id
@@ -340,6 +335,7 @@ def test_shouting_excerpt_is_the_run_of_capitals() -> None:
 
 def test_load_rules_is_cached_and_default_is_the_builtin_set() -> None:
     assert tone.load_rules() is tone.load_rules() is tone.builtin_rules()
+    assert tone.builtin_rules.cache_info().currsize == 1
 
 
 def test_disable_removes_a_rule() -> None:
@@ -367,14 +363,11 @@ def test_extra_rules_from_the_config_are_checked() -> None:
          "suggestion": "I'd value your perspective."},
     ]
     rules = tone.load_rules(extra, disable=["venting"])
-    findings = tone.check("Thank you.\n*Sigh*. I will go to Globex then.", rules)
+    findings = tone.check("Thank you.\n*Sigh*, I will go to Globex then.", rules)
     assert [(f.rule, f.trap, f.severity, f.line, f.column, f.excerpt) for f in findings] == [
         ("no-sigh", "custom", "warning", 2, 2, "Sigh"),
         ("no-competitor", "framing", "error", 2, 22, "Globex"),
     ]
-    # One sentence, two rules: it is reported once, by the error.
-    once = tone.check("*Sigh*, I will go to Globex then.", rules)
-    assert [(f.rule, f.column) for f in once] == [("no-competitor", 21)]
 
 
 GOOD = {"id": "x", "pattern": "sigh", "severity": "warning", "message": "m.", "suggestion": "s."}
@@ -421,249 +414,3 @@ def test_a_disabled_builtin_id_can_be_reused() -> None:
 def test_two_extra_rules_with_one_id_are_refused() -> None:
     with pytest.raises(BadInput, match=r"tone\.rules\[1\] \(id 'x'\): id is already used"):
         tone.load_rules([GOOD, GOOD])
-
-
-# --- the learned layer, normalisation and scope ------------------------------------------------
-
-ISSUE_HARD_NEGATIVES = [
-    "I never expected such thoughtful interviews.",
-    "I should mention I'm free next week.",
-    "Everyone I met was welcoming.",
-    "Nothing would help me more than a pointer.",
-    "Is there a course you think I should consider?",
-    "Please don't feel you have to reply.",
-    "compared with my last role, this one fit me well",
-]
-
-
-@pytest.mark.parametrize("text", ISSUE_HARD_NEGATIVES)
-def test_innocent_uses_of_trap_words_stay_clean(text: str) -> None:
-    assert tone.check(text) == []
-
-
-@pytest.mark.parametrize(
-    ("text", "trap"),
-    [
-        ("Every grant I write gets turned down.", "overgeneralizing"),
-        ("The reviewers should have known better.", "should-statements"),
-        ("Thanks so much for wasting three weeks of my time.", "sarcasm"),
-        ("I could tell the panel had already written me off.", "mind-reading"),
-    ],
-)
-def test_phrasing_no_rule_lists_is_still_caught(text: str, trap: str) -> None:
-    [finding] = tone.check(text)
-    assert finding.trap == trap
-    assert finding.severity == "warning"
-    assert finding.message.endswith(".") and finding.suggestion
-    assert tone.check(finding.suggestion) == []
-
-
-def test_a_learned_finding_alone_is_a_warning_named_after_its_trap() -> None:
-    [finding] = tone.check("I could tell the panel had already written me off.")
-    assert finding.rule == "model-mind-reading"
-    assert (finding.line, finding.column) == (1, 1)
-    assert finding.excerpt == "I could tell the panel had already written me off."
-    rule = next(r for r in tone.load_rules() if r.id == "model-mind-reading")
-    assert (finding.message, finding.suggestion) == (rule.message, rule.suggestion)
-
-
-@pytest.mark.parametrize(
-    ("typed", "read"),
-    [
-        ("i shouldve known", "i should've known"),
-        ("i wasnt picked and ive no idea why, youre right", "i wasn't picked and i've no idea "
-         "why, you're right"),
-        ("dont, couldnt, wouldnt, cant, wont", "don't, couldn't, wouldn't, can't, won't"),
-        ("I\u2019m \u201cfine\u201d", "I'm \"fine\""),
-        ("sooo sad!!!!! whyyy???", "so sad!! why??"),
-        ("too good, all well", "too good, all well"),
-    ],
-)
-def test_normalisation(typed: str, read: str) -> None:
-    from draft_feedback.tone.reading import normalised
-
-    assert normalised(typed) == read
-
-
-@pytest.mark.parametrize(
-    ("sloppy", "clean"),
-    [
-        ("i shouldve been hired", "I should've been hired."),
-        ("why didnt i get the job", "Why didn't I get the job?"),
-        ("i could tell the panel had already written me off",
-         "I could tell the panel had already written me off."),
-        ("this always happens to me...", "This always happens to me."),
-    ],
-)
-def test_lowercase_and_missing_apostrophes_read_like_the_clean_sentence(sloppy: str,
-                                                                       clean: str) -> None:
-    assert [f.rule for f in tone.check(sloppy)] == [f.rule for f in tone.check(clean)] != []
-
-
-def test_excerpts_point_at_the_original_text_after_normalisation() -> None:
-    [finding] = tone.check("Well.   i shouldve   been hired!!!!")
-    assert (finding.rule, finding.column) == ("should-have-been-chosen", 10)
-    assert finding.excerpt.startswith("shouldve")
-
-
-def test_a_sentence_is_reported_once_and_the_surest_rule_wins() -> None:
-    findings = tone.check("WHY DIDN'T I GET THE JOB?!! I was NEVER told.")
-    assert [(f.rule, f.severity, f.column) for f in findings] == [
-        ("demanding-why", "error", 1), ("shouting-capitals", "warning", 35)]
-
-
-def test_a_whole_email_flags_each_offending_sentence_once(run: Any, tmp_path: Path) -> None:
-    email = tmp_path / "draft.txt"
-    email.write_text(
-        "Hi Priya,\n"
-        "\n"
-        "Thank you for letting me know. Every grant I write gets turned down.\n"
-        "I could tell the panel had already\n"
-        "written me off. Why didn't I get it?!!\n"
-        "\n"
-        "> Why didn't I get it? (quoted, not mine)\n"
-        "Best wishes,\n"
-        "Alex\n", encoding="utf-8")
-    result = run("check", str(email), "--json")
-    assert result.exit_code == 1
-    import json
-
-    findings = json.loads(result.stdout)
-    assert [(f["rule"], f["line"], f["column"]) for f in findings] == [
-        ("model-overgeneralizing", 3, 32), ("model-mind-reading", 4, 1),
-        ("demanding-why", 5, 17)]
-    assert all(set(f) == FINDING_KEYS for f in findings)
-    text = run("check", str(email))
-    assert text.stdout.count("model-") == 2 and "Tone check: 3 finding(s)" in text.stdout
-
-
-def test_disable_turns_off_learned_findings_by_trap(run: Any, tmp_path: Path) -> None:
-    sentence = "I could tell the panel had already written me off."
-    assert "model-mind-reading" in run("check", "-", input=sentence).stdout
-    (tmp_path / "config.yaml").write_text("tone:\n  disable: [model-mind-reading]\n",
-                                          encoding="utf-8")
-    result = run("check", "-", input=sentence)
-    assert (result.exit_code, result.stdout.strip()) == (0, "Tone check: no findings.")
-    (tmp_path / "config.yaml").write_text("tone:\n  disable: [model-nonsense]\n",
-                                          encoding="utf-8")
-    bad = run("check", "-", input=sentence)
-    assert bad.exit_code == 2 and "unknown rule id 'model-nonsense'" in bad.stderr
-
-
-def test_user_rules_still_apply_through_check(run: Any, tmp_path: Path) -> None:
-    (tmp_path / "config.yaml").write_text(
-        "tone:\n  rules:\n    - {id: no-globex, pattern: globex, severity: error, "
-        "message: Naming a competitor reads as a threat., suggestion: Thank you.}\n",
-        encoding="utf-8")
-    result = run("check", "-", "--json", input="I might go to Globex.")
-    assert result.exit_code == 1
-    assert [f["rule"] for f in __import__("json").loads(result.stdout)] == ["no-globex"]
-
-
-def test_a_runaway_user_rule_is_refused_by_name(run: Any, tmp_path: Path) -> None:
-    """Catastrophic backtracking is stopped after USER_RULE_SECONDS, exit 2, naming the rule."""
-    import time
-
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "tone:\n  rules:\n    - {id: slow-one, pattern: '^(a+)+$', severity: warning, "
-        "message: m., suggestion: s.}\n", encoding="utf-8")
-    started = time.monotonic()
-    result = run("check", "-", input="a" * 40 + "!")
-    assert time.monotonic() - started < tone.USER_RULE_SECONDS + 5
-    assert result.exit_code == 2
-    assert f"{config}: tone.rules[0] (id 'slow-one'): pattern took longer than 1 s" in (
-        result.stderr)
-    assert "Traceback" not in result.output
-
-
-# --- the compiled-pattern cache ------------------------------------------------------------------
-
-def _fresh_rules() -> tuple[tone.Rule, ...]:
-    from draft_feedback.tone import rules
-
-    rules._builtin.cache_clear()
-    return tone.builtin_rules()
-
-
-def test_every_cached_pattern_equals_a_fresh_compile(tmp_path: Path) -> None:
-    import marshal
-
-    from draft_feedback.tone import patterns
-
-    first = _fresh_rules()
-    cache = patterns.cache_path()
-    assert cache.is_file() and str(cache).startswith(str(tmp_path))
-    stored = marshal.loads(cache.read_bytes())
-    assert len(stored["codes"]) > 40
-    second = _fresh_rules()  # built from the cache this time
-    for rule in second:
-        for compiled in (rule.pattern, rule.unless):
-            if compiled is not None:
-                assert compiled == re.compile(compiled.pattern, re.IGNORECASE), rule.id
-    assert [(r.id, r.pattern) for r in first] == [(r.id, r.pattern) for r in second]
-
-
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "unwritable"])
-def test_a_broken_or_unwritable_cache_only_costs_time(tmp_path: Path, damage: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from draft_feedback.tone import patterns
-
-    _fresh_rules()
-    cache = patterns.cache_path()
-    if damage == "garbage":
-        cache.write_bytes(b"not a cache")
-    elif damage == "truncated":
-        cache.write_bytes(cache.read_bytes()[:5000])
-    else:
-        # A cache folder that cannot be made (a file is in the way; root ignores permissions).
-        blocker = tmp_path / "not-a-folder"
-        blocker.write_text("x", encoding="utf-8")
-        monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    rules = _fresh_rules()
-    assert "demanding-why" in {f.rule for f in tone.check("Why didn't I get the job?", rules)}
-    if damage != "unwritable":
-        assert patterns.cache_path().read_bytes() != b"not a cache"  # rewritten whole
-
-
-# --- the corpus of independent writers ----------------------------------------------------------
-
-CORPUS_DIR = Path(__file__).with_name("tone_corpus")
-# Never trained on (tools/tone_model.py HELD_OUT): the shipped model is measured on it here.
-HELD_OUT = ("senior-engineer",)
-# Measured on the frozen model: below the 85% / 70% goals for framing, comparisons, sarcasm.
-HELD_OUT_FLOOR = {"recall": 0.78, "framing": 0.65, "comparisons": 0.55, "sarcasm": 0.43}
-
-
-def test_the_corpus_has_independent_writers_of_every_trap() -> None:
-    hurtful = polite = 0
-    for path in sorted(CORPUS_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert data["writer"] == path.stem and data["persona"]
-        assert set(data["hurtful"]) == SPEC_TRAPS - {"length"}, path
-        assert all(len(v) >= 40 for v in data["hurtful"].values()), path
-        hurtful += sum(map(len, data["hurtful"].values()))
-        polite += sum(map(len, data["polite"].values()))
-    assert hurtful >= 3000 and polite >= 2000
-
-
-@pytest.mark.parametrize("writer", HELD_OUT)
-def test_held_out_writer_figures_stay_at_the_goals(writer: str) -> None:
-    data = yaml.safe_load((CORPUS_DIR / f"{writer}.yaml").read_text(encoding="utf-8"))
-
-    def severity(text: str) -> str | None:
-        found = {f.severity for f in tone.check(text) if f.trap != "length"}
-        return "error" if "error" in found else ("warning" if found else None)
-
-    per_trap = {trap: sum(severity(s) is not None for s in items) / len(items)
-                for trap, items in data["hurtful"].items()}
-    caught = sum(per_trap[t] * len(i) for t, i in data["hurtful"].items())
-    recall = caught / sum(map(len, data["hurtful"].values()))
-    polite = [severity(s) for items in data["polite"].values() for s in items]
-    false_errors = polite.count("error") / len(polite)
-    false_warnings = polite.count("warning") / len(polite)
-    print(f"\n{writer}: recall {recall:.1%}, false errors {false_errors:.1%}, "
-          f"false warnings {false_warnings:.1%}, per trap {per_trap}")
-    assert recall >= HELD_OUT_FLOOR["recall"]
-    assert all(per_trap[t] >= HELD_OUT_FLOOR.get(t, 0.70) for t in per_trap), per_trap
-    assert false_errors <= 0.01 and false_warnings <= 0.05
