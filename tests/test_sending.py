@@ -353,7 +353,7 @@ def test_an_edit_before_the_claim_is_what_is_sent_and_one_after_is_refused(
             while not os.path.exists({str(tmp_path / "save")!r}):
                 time.sleep(0.02)
             path = sys.argv[1]
-            text = open(path).read().replace("Subject: Thank", "Subject: Edited Thank")
+            text = open(path).read().replace("\\nSubject: ", "\\nSubject: Edited ", 1)
             open(path, "w").write(text)
             """))
         monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
@@ -377,7 +377,9 @@ def test_an_edit_before_the_claim_is_what_is_sent_and_one_after_is_refused(
         out, err = sending.communicate(timeout=60)
         assert sending.returncode == 0, err
         assert wait_for(lambda: len(server.accepted) == 2)
-        subjects = {m.rcpt_tos[0]: m.data.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0]
+        # The Subject header as a reader sees it: folded lines joined again.
+        subjects = {m.rcpt_tos[0]: re.sub(rb"\r\n[ \t]", b" ", m.data.split(
+                        b"\r\nSubject: ", 1)[1]).split(b"\r\n", 1)[0]
                     for m in server.accepted}
         shown = {r["id"]: r for r in json.loads(run("list", "--json", ok=True).stdout)}
         assert shown[first]["status"] == shown[second]["status"] == "sent"

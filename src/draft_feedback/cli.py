@@ -291,11 +291,13 @@ def _create(app: App, options: Any, edit_first: bool) -> Record:
     prepared = prepare(options, app.config, app.catalog, now)
     _warn_automated(prepared)
     note = asked_before(prepared, options, app.outbox, _interactive())
+    record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
+                         schedule=options.schedule, at=prepared.at, catalog=app.catalog,
+                         revise=_revise if edit_first else None)
     if note:
+        # Said once the request is stored: a draft refused for its wording is no second request.
         click.echo(note, err=True)
-    return new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
-                       schedule=options.schedule, at=prepared.at, catalog=app.catalog,
-                       revise=_revise if edit_first else None)
+    return record
 
 
 def _revise(subject: str, body: str) -> tuple[str, str]:

@@ -478,7 +478,11 @@ def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
 
     if options.again or not outbox.path.exists():
         return None  # nothing asked yet: and a first `new` must not create the outbox early
-    earlier = earlier_requests(outbox, prepared.draft.to.email, prepared.origin.in_reply_to)
+    # The rejection email's own id: a request to someone else starts a fresh thread, yet it
+    # answers the same rejection.
+    rejection_id = (prepared.rejection.message_id if prepared.rejection is not None
+                    else prepared.origin.in_reply_to)
+    earlier = earlier_requests(outbox, prepared.draft.to.email, rejection_id)
     if not earlier:
         return None
     named = ", ".join(f"request {r.id} ({r.status})" for r in earlier)
@@ -486,8 +490,8 @@ def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
         raise BadInput(f"--again: {prepared.draft.to.email} was already asked: {named}; "
                        f"`draft-feedback show {earlier[-1].id}` shows it. Add --again to send "
                        "another request anyway; nothing was stored")
-    return (f"Note: {prepared.draft.to.email} was already asked: {named}. Saving this one "
-            "too; add --again to confirm such a request without this note.")
+    return (f"Note: {prepared.draft.to.email} was already asked: {named}. This one is "
+            "saved too; add --again to confirm such a request without this note.")
 
 
 def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
