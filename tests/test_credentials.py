@@ -12,6 +12,8 @@ from click.testing import Result
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
+from conftest import MemoryKeyring
+
 Run = Callable[..., Result]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,23 +46,10 @@ class PlaintextFileKeyring(KeyringBackend):
         Path(self.file_path).write_text(json.dumps(data))
 
 
-class FallbackKeyring(KeyringBackend):
+class FallbackKeyring(MemoryKeyring):
     """A backend whose name says nothing, but which ranks itself below a system keyring."""
 
     priority = 0.2  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
 
 
 def test_login_names_the_keyring_it_used(run: Run, config_file: Path, memory_keyring) -> None:
