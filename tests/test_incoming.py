@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,44 +17,8 @@ from draft_feedback.addresses import (
 )
 from draft_feedback.errors import BadInput
 from draft_feedback.incoming import parse_rejection
-from draft_feedback.message import (
-    build_message,
-    message_bytes,
-)
 
 FIXTURES = Path(__file__).parent / "fixtures"
-WHEN = datetime(2026, 11, 27, 16, 0, tzinfo=timezone(timedelta(hours=1)))
-SENDER = Address(name="Alex Rivera", email="alex.rivera@example.com")
-PRIYA = Address(name="Priya Shah", email="priya@example.com")
-
-
-def parse_bytes(data: bytes) -> EmailMessage:
-    """Read serialised bytes back the way a recipient's mail program would."""
-    parsed = BytesParser(policy=policy.default).parsebytes(data)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
-
-
-def content(msg: EmailMessage) -> str:
-    """Return a parsed message's text with the wire's CRLF turned back into newlines."""
-    text = msg.get_content()
-    assert isinstance(text, str)
-    return text.replace("\r\n", "\n")
-
-
-def build(**overrides: object) -> EmailMessage:
-    """Build a message from sensible defaults, overriding what a test cares about."""
-    fields: dict[str, object] = {
-        "sender": SENDER,
-        "to": PRIYA,
-        "subject": "Thank you, and a quick question",
-        "body": "Hi Priya,\n\nThank you for your time.\n\nBest,\nAlex\n",
-        "date": WHEN,
-        "message_id": "<17.42.99@example.com>",
-    }
-    fields.update(overrides)
-    return build_message(**fields)  # type: ignore[arg-type]
-
 
 # --- parse_rejection: fixtures ----------------------------------------------------------------
 
@@ -440,21 +401,6 @@ def test_missing_message_id_leaves_threading_empty() -> None:
 def test_message_id_without_brackets_is_repaired() -> None:
     data = eml("From: p@example.com", DATE, "Message-ID: 1234.5678@mail.example")
     assert parse_rejection(data, "x.eml").message_id == "<1234.5678@mail.example>"
-
-
-def test_rejection_threads_into_a_buildable_reply() -> None:
-    rejection = parse_rejection(read_fixture("folded_refs.eml"), "folded_refs.eml")
-    assert rejection.to is not None
-    msg = build(
-        to=rejection.to,
-        subject=rejection.reply_subject,
-        in_reply_to=rejection.message_id,
-        references=rejection.references,
-    )
-    parsed = parse_bytes(message_bytes(msg))
-    assert str(parsed["In-Reply-To"]) == rejection.message_id
-    assert str(parsed["References"]) == rejection.references
-    assert str(parsed["Subject"]) == rejection.reply_subject
 
 
 def test_html_body_drops_scripts_and_decodes_entities() -> None:

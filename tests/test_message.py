@@ -22,6 +22,7 @@ from draft_feedback.addresses import (
     parse_address,
 )
 from draft_feedback.errors import BadInput
+from draft_feedback.incoming import parse_rejection
 from draft_feedback.message import (
     build_message,
     make_message_id,
@@ -347,3 +348,18 @@ def test_any_text_as_address_is_refused_or_reads_back(text: str) -> None:
     assert parse_address(address.formatted()) == address
     parsed = parse_bytes(message_bytes(build(to=address)))
     assert len(parsed["To"].addresses) == 1
+
+
+def test_rejection_threads_into_a_buildable_reply() -> None:
+    rejection = parse_rejection((FIXTURES / "folded_refs.eml").read_bytes(), "folded_refs.eml")
+    assert rejection.to is not None
+    msg = build(
+        to=rejection.to,
+        subject=rejection.reply_subject,
+        in_reply_to=rejection.message_id,
+        references=rejection.references,
+    )
+    parsed = parse_bytes(message_bytes(msg))
+    assert str(parsed["In-Reply-To"]) == rejection.message_id
+    assert str(parsed["References"]) == rejection.references
+    assert str(parsed["Subject"]) == rejection.reply_subject
