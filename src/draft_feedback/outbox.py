@@ -738,18 +738,19 @@ class Outbox:
 
     def to_address(self, addr: str, statuses: Sequence[str]) -> list[Record]:
         """Return the requests (kind request) to an address in the given states."""
-        marks = ", ".join("?" for _ in statuses)
-        rows = self._query(
-            f"SELECT * FROM requests WHERE kind = 'request' AND lower(to_addr) = lower(?) "
-            f"AND status IN ({marks}) ORDER BY id", (addr, *statuses))
-        return [_row_to_record(r) for r in rows]
+        return self._requests_where("lower(to_addr) = lower(?)", addr, statuses)
 
     def with_thread_id(self, message_id: str, statuses: Sequence[str]) -> list[Record]:
         """Return the requests (kind request) that answer the rejection with this Message-ID."""
+        return self._requests_where("in_reply_to = ?", message_id, statuses)
+
+    def _requests_where(self, condition: str, value: str,
+                        statuses: Sequence[str]) -> list[Record]:
+        """Requests (kind request) in the given states that meet one fixed condition."""
         marks = ", ".join("?" for _ in statuses)
         rows = self._query(
-            f"SELECT * FROM requests WHERE kind = 'request' AND in_reply_to = ? "
-            f"AND status IN ({marks}) ORDER BY id", (message_id, *statuses))
+            f"SELECT * FROM requests WHERE kind = 'request' AND {condition} "
+            f"AND status IN ({marks}) ORDER BY id", (value, *statuses))
         return [_row_to_record(r) for r in rows]
 
     def watched(self, sent_since: datetime) -> list[Record]:
