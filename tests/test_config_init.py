@@ -147,3 +147,13 @@ def test_on_a_terminal_it_asks(tmp_path: Path) -> None:
     assert config.sender is not None and config.sender.name == "Ana López"
     assert config.timezone.key == "America/Chicago"
     assert config.smtp.host == "smtp.fastmail.com"
+
+
+def test_each_preset_names_the_imap_host_the_config_derives_from_its_smtp_host() -> None:
+    from draft_feedback.config import IMAP_HOSTS, is_loopback
+    from draft_feedback.presets import PROVIDERS
+
+    for provider in PROVIDERS.values():
+        if provider.imap_host is None or is_loopback(provider.host):
+            continue  # a relay or bridge on this machine serves IMAP on the same host
+        assert IMAP_HOSTS[provider.host] == provider.imap_host, provider.id
