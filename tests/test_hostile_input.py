@@ -401,7 +401,7 @@ def test_smuggled_smtp_commands_in_a_body_arrive_as_text(run: Run, tmp_path: Pat
     run("new", "--to", PRIYA, *BASE, ok=True)
     with mock.patch.object(click, "edit", return_value=f"Subject: Thank you\n\n{body}"):
         run("edit", "1", ok=True, env={"EDITOR": "true"})  # named, as off a terminal it must be
-    run("schedule", "1", "--at", "2026-01-08T10:00", ok=True)
+    run("schedule", "1", "--at", "2026-01-08T10:00", "--force", ok=True)  # in the past
     assert "1 sent" in run("send-due", ok=True).stdout
     (got,) = smtp_server.received
     assert got.rcpt_tos == ["priya@example.com"]

@@ -280,8 +280,9 @@ def test_a_reply_recorded_by_hand_holds_a_queued_follow_up(
     write_config(tmp_path / "config.yaml", smtp_server, extra="follow_up:\n  after_days: 10\n",
                  window="send_window:\n  days: [sun]\n  start: \"09:00\"\n  end: \"09:01\"\n")
     start = datetime.now(UTC)
-    record = json.loads(new(run, "--at", (start + timedelta(days=1)).isoformat(), "--json",
-                            ok=True).stdout)
+    # A chosen time, most likely outside the one-minute Sunday window: --force keeps it.
+    at = (start + timedelta(days=1)).isoformat()
+    record = json.loads(new(run, "--at", at, "--force", "--json", ok=True).stdout)
     with time_machine.travel(start + timedelta(days=1, minutes=1), tick=False):
         run("send-due", ok=True)
     with time_machine.travel(start + timedelta(days=12), tick=False):

@@ -221,6 +221,8 @@ def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
               help="Prefill from the saved rejection email (- for standard input).")
 @click.option("--schedule", is_flag=True, help="Queue at the earliest allowed time.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (not before the cooling-off).")
+@click.option("--force", is_flag=True,
+              help="Keep an --at in the past or outside the send window without asking.")
 @click.option("--again", is_flag=True,
               help="Confirm a request to someone who already has one (draft, queued or sent).")
 @click.option("--follow-up/--no-follow-up", "follow_up", default=None,
@@ -238,7 +240,7 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
         tone: str | None = None, from_eml: str | None = None, schedule: bool = False,
         at: str | None = None, thank_you_only: bool = False, guided: bool = False,
         edit_first: bool = False, as_json: bool = False, again: bool = False,
-        follow_up: bool | None = None, context: str | None = None) -> None:
+        follow_up: bool | None = None, context: str | None = None, force: bool = False) -> None:
     """Draft a feedback request from the details of a rejection.
 
     The draft is saved in the outbox; --schedule or --at queue it for sending after the
@@ -265,7 +267,7 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
 
         record = run_guided(app, options)
     else:
-        record = _create(app, options, edit_first)
+        record = _create(app, options, edit_first, _confirm_at(force))
     if as_json:
         _print_json(record.to_json())
     elif guided:  # the flow has shown the preview already
@@ -283,7 +285,8 @@ def new(app: App, scenario: str | None = None, to: str | None = None, org: str |
                       f"{record.id}`, then `draft-feedback schedule {record.id}`")
 
 
-def _create(app: App, options: Any, edit_first: bool) -> Record:
+def _create(app: App, options: Any, edit_first: bool,
+            confirm: Callable[[str], bool] | None) -> Record:
     """Validate, render, optionally edit, check and store one request."""
     from draft_feedback.workflow import asked_before, new_request, prepare
 
@@ -293,11 +296,21 @@ def _create(app: App, options: Any, edit_first: bool) -> Record:
     note = asked_before(prepared, options, app.outbox, _interactive())
     record = new_request(prepared.draft, prepared.origin, app.config, app.outbox, now,
                          schedule=options.schedule, at=prepared.at, catalog=app.catalog,
-                         revise=_revise if edit_first else None)
+                         revise=_revise if edit_first else None, confirm=confirm)
     if note:
         # Said once the request is stored: a draft refused for its wording is no second request.
         click.echo(note, err=True)
     return record
+
+
+def _confirm_at(force: bool) -> Callable[[str], bool] | None:
+    """How a chosen time in the past or outside the window is settled: --force, or asking."""
+    if force:
+        return lambda reason: True
+    if not _interactive():
+        return None
+    return lambda reason: click.confirm(f"{terminal.printable(reason)}. Send then anyway?",
+                                        default=False, err=True)
 
 
 def _revise(subject: str, body: str) -> tuple[str, str]:
@@ -455,9 +468,12 @@ def edit(app: App, request_id: int) -> None:
 @click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
 @click.option("--at", "at", metavar="WHEN",
               help="Send at WHEN (ISO 8601; not before the cooling-off ends).")
+@click.option("--force", is_flag=True,
+              help="Keep an --at in the past or outside the send window without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
-def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> None:
+def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool,
+                 force: bool) -> None:
     """Queue a draft, or move a queued request.
 
     Without --at it goes at the earliest allowed time, moved into the send window.
@@ -471,7 +487,8 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool) -> No
 
     when = parse_at(at, app.config, utcnow())
     record = schedule_request(request_id, app.config, app.outbox, utcnow(), at=when,
-                              notify=lambda note: click.echo(note, err=as_json))
+                              notify=lambda note: click.echo(note, err=as_json),
+                              confirm=_confirm_at(force))
     if as_json:
         _print_json(record.to_json())
     else:
@@ -939,7 +956,7 @@ def _format_findings(findings: list[dict[str, Any]]) -> str:
 
 
 def _render_record(record: Record, app: App, full: bool = False) -> str:
-    return terminal.render_record(record, app.config.timezone, full)
+    return terminal.render_record(record, app.config.timezone, app.config.send_window, full)
 
 
 def _next_step(record: Record) -> str:
@@ -1056,12 +1073,14 @@ def sync_cmd(app: App, as_json: bool) -> None:
 @click.argument("request_id", type=int, metavar="ID")
 @click.option("--schedule", is_flag=True, help="Queue at the next opening of the send window.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (ISO 8601).")
+@click.option("--force", is_flag=True,
+              help="Keep an --at outside the send window without asking.")
 @click.option("--tone", type=click.Choice(["warm", "formal", "brief"]),
               help="Register of the wording (default: the request's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @pass_app
 def thank(app: App, request_id: int, schedule: bool, at: str | None, tone: str | None,
-          as_json: bool) -> None:
+          as_json: bool, force: bool) -> None:
     """Draft a short thank-you to the reply of request ID, threaded under their answer.
 
     No cooling-off: they gave their time, so it may go within the day.
@@ -1074,7 +1093,7 @@ def thank(app: App, request_id: int, schedule: bool, at: str | None, tone: str |
 
     when = parse_at(at, app.config, utcnow())
     record = thank_reply(request_id, app.outbox, app.config, utcnow(), schedule=schedule,
-                         at=when, tone=tone)
+                         at=when, tone=tone, confirm=_confirm_at(force))
     if as_json:
         _print_json(record.to_json())
         return

@@ -153,7 +153,7 @@ def _review(app: App, record: Record) -> Record:
     from draft_feedback.workflow import has_errors, schedule_request, send_time
 
     tz = app.config.timezone
-    click.echo("\n" + terminal.render_record(record, tz) + "\n")
+    click.echo("\n" + terminal.render_record(record, tz, app.config.send_window) + "\n")
     if has_errors(record.findings):
         if click.confirm("Change the flagged wording in your editor now?", default=True):
             record = edit_in_editor(app, record.id)

@@ -382,13 +382,16 @@ def render_note(template: str, parent: Record, config: Config, *, tone: str,
 
 def thank(request_id: int, outbox: Outbox, config: Config, now: datetime, *,
           schedule: bool = False, at: datetime | None = None,
-          tone: str | None = None) -> Record:
-    """Draft (and queue) a short thank-you to the reply of a replied request, threaded under it."""
+          tone: str | None = None, confirm: Callable[[str], bool] | None = None) -> Record:
+    """Draft (and queue) a short thank-you to the reply of a replied request, threaded under it.
+
+    An --at outside the send window is kept only if confirm() says yes.
+    """
     from draft_feedback.addresses import cap_subject, parse_address
     from draft_feedback.incoming import is_form_answer
     from draft_feedback.message import make_message_id
     from draft_feedback.timing import into_window
-    from draft_feedback.workflow import check_request, has_errors
+    from draft_feedback.workflow import check_request, confirm_chosen_time, has_errors
 
     if schedule and at is not None:
         raise BadInput("--schedule and --at: choose one")
@@ -422,6 +425,8 @@ def thank(request_id: int, outbox: Outbox, config: Config, now: datetime, *,
     if at is not None and at < now:
         raise BadInput(f"--at: {at.isoformat()} is in the past; give a later time, or use "
                        "--schedule for the next opening of the send window")
+    if at is not None:
+        confirm_chosen_time(at, config, now, confirm)
     record = outbox.add(NewRequest(
         scenario=parent.scenario, tone=chosen_tone, to_name=to_name, to_addr=to_addr,
         org=parent.org, role=parent.role, areas=(), questions=(), highlight="",

@@ -75,8 +75,11 @@ def printable(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
-def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
-    """Return one request as the user reads it; full adds the reflection and the reply."""
+def render_record(record: Record, tz: tzinfo, window: Any, full: bool = False) -> str:
+    """Return one request as the user reads it; full adds the reflection and the reply.
+
+    A queued request says why it goes when it does (the cooling-off and `window`).
+    """
     lines = [f"Request {record.id} ({record.status}, {record.scenario}, {record.tone})", ""]
     lines.append(f"To:      {record.to}")
     lines.append(f"Subject: {record.subject}")
@@ -86,6 +89,8 @@ def render_record(record: Record, tz: tzinfo, full: bool = False) -> str:
     lines.append(f"Earliest send: {when(record.earliest_send_at, tz)}")
     if record.send_at is not None:
         lines.append(f"Send at:       {when(record.send_at, tz)}")
+        if record.status == "scheduled":
+            lines.append(f"Why then:      {why(record, window, tz)}")
     if record.sent_at is not None:
         lines.append(f"Sent:          {when(record.sent_at, tz)}")
     if record.last_error:

@@ -96,8 +96,12 @@ def cooling_off_hours(config: Config, catalog: Catalog, scenario: str) -> int:
 def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
                 now: datetime, *, schedule: bool = False, at: datetime | None = None,
                 catalog: Catalog | None = None,
-                revise: Callable[[str, str], tuple[str, str]] | None = None) -> Record:
-    """Render, optionally revise, check and store a request; queue it when asked."""
+                revise: Callable[[str, str], tuple[str, str]] | None = None,
+                confirm: Confirm | None = None) -> Record:
+    """Render, optionally revise, check and store a request; queue it when asked.
+
+    An --at in the past or outside the send window is kept only if confirm() says yes.
+    """
     from draft_feedback.catalog import load_catalog
     from draft_feedback.drafting import render
     from draft_feedback.message import make_message_id
@@ -116,6 +120,7 @@ def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
         _ready_to_queue(config)
         if at is not None:
             check_requested(at, earliest)
+            confirm_chosen_time(at, config, now, confirm)
     record = outbox.add(NewRequest(
         scenario=inp.scenario,
         tone=inp.tone,
@@ -142,8 +147,38 @@ def new_request(inp: DraftInput, origin: Origin, config: Config, outbox: Outbox,
         follow_up_days=follow_up_days(config, origin.follow_up),
     ))
     if queue and not has_errors(findings):
-        return schedule_request(record.id, config, outbox, now, at=at)
+        return schedule_request(record.id, config, outbox, now, at=at, confirm=_yes)
     return record
+
+
+Confirm = Callable[[str], bool]  # asked "<time> is outside your send window ..." -> go ahead?
+
+
+def _yes(_: str) -> bool:
+    return True
+
+
+def unusual_time(at: datetime, config: Config, now: datetime) -> str | None:
+    """Say why a chosen send time needs a second look: it is past, or the window is shut."""
+    shown = at.astimezone(config.timezone).strftime("%a %Y-%m-%d %H:%M %Z")
+    if at < now:
+        return f"{shown} is in the past, so it would go at the next send-due run"
+    window = config.send_window
+    if window is None or window.contains(at):
+        return None
+    holiday = window.holiday(at)
+    return (f"{shown} is outside your send window ({window.describe()})"
+            + (f": {holiday}" if holiday else ""))
+
+
+def confirm_chosen_time(at: datetime, config: Config, now: datetime,
+                        confirm: Confirm | None) -> None:
+    """Refuse an --at in the past or outside the send window unless confirm() agrees to it."""
+    reason = unusual_time(at, config, now)
+    if reason is None or (confirm is not None and confirm(reason)):
+        return
+    raise BadInput(f"--at: {reason}; nothing was changed. Choose another --at, leave --at out "
+                   "to send at the earliest allowed time, or add --force to send then anyway.")
 
 
 def _ready_to_queue(config: Config) -> None:
@@ -169,10 +204,12 @@ def _hours(record: Record, earliest: datetime) -> int:
 
 def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datetime, *,
                      at: datetime | None = None,
-                     notify: Callable[[str], None] | None = None) -> Record:
+                     notify: Callable[[str], None] | None = None,
+                     confirm: Confirm | None = None) -> Record:
     """Queue a draft, or move a queued one, never before its cooling-off ends.
 
-    A draft saved before a sender was configured is signed first; notify() is told so.
+    A draft saved before a sender was configured is signed first; notify() is told so. An
+    --at in the past or outside the send window is kept only if confirm() says yes.
     """
     from draft_feedback.drafting import SIGNATURE_PLACEHOLDER
 
@@ -184,6 +221,8 @@ def schedule_request(request_id: int, config: Config, outbox: Outbox, now: datet
                            f" (use `draft-feedback retry {request_id}`)"
                            if record.status in ("failed", "interrupted") else ""))
     when, window_applies = send_time(record, config, now, at)
+    if at is not None:
+        confirm_chosen_time(at, config, now, confirm)
     if SIGNATURE_PLACEHOLDER in record.body and not has_errors(record.findings):
         record = _sign(record, config, outbox, notify)
     if SIGNATURE_PLACEHOLDER in record.body:
@@ -735,11 +774,12 @@ def sync_mailbox(outbox: Outbox, config: Config, now: datetime) -> SyncReport:
 
 def thank_reply(request_id: int, outbox: Outbox, config: Config, now: datetime, *,
                 schedule: bool = False, at: datetime | None = None,
-                tone: str | None = None) -> Record:
+                tone: str | None = None, confirm: Confirm | None = None) -> Record:
     """Draft (and queue) the thank-you to a request's reply."""
     from draft_feedback.replyloop import thank
 
-    return thank(request_id, outbox, config, now, schedule=schedule, at=at, tone=tone)
+    return thank(request_id, outbox, config, now, schedule=schedule, at=at, tone=tone,
+                 confirm=confirm)
 
 
 def reflect_on_reply(request_id: int, answers: dict[str, str], outbox: Outbox,
