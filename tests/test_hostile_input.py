@@ -355,6 +355,49 @@ def test_huge_config_file_is_a_clear_error_quickly(run: Run, tmp_path: Path) -> 
     assert time.monotonic() - started < 5
 
 
+def user_rule(tmp_path: Path, pattern: str) -> None:
+    write_config(tmp_path / "config.yaml", extra=textwrap.dedent(f"""\
+        tone:
+          rules:
+            - id: no-long-a
+              pattern: '{pattern}'
+              message: A long run of a.
+              suggestion: Shorten it.
+              severity: warning
+        """))
+
+
+STOPPED = ("Error: tone rule 'no-long-a' from your config was stopped after 0.25 s on a text of "
+           "{n} characters: its pattern backtracks without end (a repeat inside a repeat, such "
+           "as (a+)+). Rewrite its pattern under tone.rules, or remove the rule; nothing was "
+           "changed.\n")
+
+
+def test_a_user_rule_that_backtracks_without_end_is_stopped_and_named(
+        run: Run, tmp_path: Path) -> None:
+    user_rule(tmp_path, "(a|aa)+$")
+    text = "a" * 80 + "!"
+    result = run("check", "-", input=text)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == STOPPED.format(n=len(text))
+    drafted = run("new", "--to", PRIYA, *BASE, "--highlight", text)
+    assert drafted.exit_code == 2
+    assert "tone rule 'no-long-a' from your config was stopped" in drafted.stderr
+    assert json.loads(run("list", "--all", "--json").stdout) == []
+
+
+def test_the_nested_repeat_of_the_report_finishes_and_still_matches(
+        run: Run, tmp_path: Path) -> None:
+    user_rule(tmp_path, "^(a+)+$")  # hangs Python's re on 40 a's and a '!'
+    assert run("check", "-", input="a" * 40 + "!").stdout == "Tone check: no findings.\n"
+    found = run("check", "-", input="aaaa")
+    assert (found.exit_code, found.stdout) == (0, (
+        "Tone check: 1 finding(s)\n"
+        '  warning: line 1, column 1 [no-long-a] "aaaa"\n'
+        "    A long run of a.\n"
+        "    Try: Shorten it.\n"))
+
+
 TIMES = ["2026-01-07T16:00", "2026-01-07T15:59:59", "2026-01-07T16:00:00.000001",
          "2026-03-29T02:30", "2026-10-25T02:30", "2026-01-07T16:00Z", "2026-01-07 16:00+14:00",
          "9999-12-31T23:59:59-23:59", "0001-01-01T00:00+14:00", "2026-02-30", "2026-W02",

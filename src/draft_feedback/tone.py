@@ -57,6 +57,8 @@ class Rule:
     allow: frozenset[str] = frozenset()
     # For the shouting kind: everyday words that are shouting even alone ("I was NEVER told").
     emphasis: frozenset[str] = frozenset()
+    # A user's rule: its pattern is the `regex` engine's, stopped after this many seconds.
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -222,8 +224,30 @@ def _extra_rule(raw: object, where: str) -> Rule:
         severity=texts["severity"],
         message=texts["message"],
         suggestion=texts["suggestion"],
-        pattern=_compile(str(raw["pattern"]), where, BadInput),
+        pattern=_compile_bounded(str(raw["pattern"]), where),
+        timeout=USER_RULE_SECONDS,
     )
+
+
+# A user's pattern may backtrack without end, as ^(a+)+$ does with Python's re; the regex engine
+# (same syntax, a time limit per search) stops it, and the rule is refused by name.
+USER_RULE_SECONDS = 0.25
+
+
+def _compile_bounded(source: str, where: str) -> Any:
+    import regex
+
+    try:
+        compiled = regex.compile(source, regex.IGNORECASE | regex.VERSION0)
+        empty = compiled.search("", timeout=USER_RULE_SECONDS)
+    except regex.error as exc:
+        raise BadInput(f"{where}: pattern is not a valid regular expression: {exc}") from None
+    except TimeoutError:
+        empty = None
+    if empty is not None:
+        raise BadInput(f"{where}: pattern matches empty text; make it match at least one "
+                       "character")
+    return compiled
 
 
 class _Text:
@@ -349,6 +373,18 @@ def _matches(rule: Rule, read: _Text, max_questions: int,
         yield from _over_limit(rule, read, _QUESTION, max_questions)
     elif rule.kind == "too-many-words":
         yield from _over_limit(rule, read, _TOKEN, max_words)
+    elif rule.timeout is not None:
+        bounded: Any = rule.pattern  # a pattern of the regex engine (see _compile_bounded)
+        try:
+            for match in bounded.finditer(read.text, timeout=rule.timeout):
+                if match.end() > match.start():
+                    yield match.start(), match.end(), rule.message
+        except TimeoutError:
+            raise BadInput(
+                f"tone rule {rule.id!r} from your config was stopped after {rule.timeout} s on "
+                f"a text of {len(read.text):,} characters: its pattern backtracks without end "
+                "(a repeat inside a repeat, such as (a+)+). Rewrite its pattern under "
+                "tone.rules, or remove the rule; nothing was changed.") from None
     elif rule.pattern is not None:
         excused: dict[tuple[int, int], bool] = {}  # per sentence, so each is searched once
         for match in rule.pattern.finditer(read.text):
