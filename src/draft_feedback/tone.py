@@ -198,7 +198,7 @@ def load_rules(extra: Sequence[Mapping[str, object]] = (), disable: Iterable[str
     disabled = set()
     quiet = set()
     known = {r.id for r in builtin}
-    learned = learned_ids()
+    learned = learned_ids() if disable else ()
     # workflow.py passes "<file>: tone"; the bare default names the config itself.
     prefix = f"{source}." if source.endswith("tone") else f"{source}: tone."
     for rule_id in disable:
