@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,14 +100,17 @@ def rules_path() -> Path:
 @functools.lru_cache(maxsize=1)
 def builtin_rules() -> tuple[Rule, ...]:
     """Return the built-in rules, parsed once per process."""
-    import yaml
-
     from draft_feedback.patterns import PatternCache
 
     path = rules_path()
     try:
         data = load_data(path)  # a JSON copy in the cache folder, checked against the YAML
-    except (OSError, yaml.YAMLError) as exc:
+    except Exception as exc:
+        # PyYAML is imported only when the YAML itself had to be read.
+        yaml = sys.modules.get("yaml")
+        if not isinstance(exc, OSError) and (
+                yaml is None or not isinstance(exc, yaml.YAMLError)):
+            raise
         raise Failure(f"{path}: cannot read the built-in tone rules ({exc}); "
                       "reinstall draft-feedback") from None
     items = data.get("rules") if isinstance(data, dict) else None
