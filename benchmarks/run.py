@@ -198,20 +198,27 @@ class Bench:
         env["XDG_CACHE_HOME"] = str(self.root / "xdg-cache")  # filled by the warm-up runs
         self.env = env
 
-    def env_for(self, home: Path) -> dict[str, str]:
-        """Return the child environment with its data folder set to `home`."""
-        return dict(self.env, DRAFT_FEEDBACK_HOME=str(home))
+    def env_for(self, home: Path, before: bool = False) -> dict[str, str]:
+        """Return the child environment with its data folder set to `home`.
+
+        The other installation keeps its own cache folder: the help text of two versions has
+        the same name, and each would replace the other's on every run.
+        """
+        env = dict(self.env, DRAFT_FEEDBACK_HOME=str(home))
+        if before:
+            env["XDG_CACHE_HOME"] = str(self.root / "xdg-cache-before")
+        return env
 
     def tool(self, home: Path, *args: str, before: bool = False) -> Callable[[], Sample]:
         """Return a case that runs draft-feedback with `args` on the outbox in `home`."""
         cmd = [*(self.before if before else self.command), *args]
-        env = self.env_for(home)
+        env = self.env_for(home, before)
         return lambda: run_process(cmd, env)
 
     def call(self, home: Path, *args: str, before: bool = False) -> str:
         """Run draft-feedback once for setting up, and return what it printed."""
         command = self.before if before else self.command
-        done = subprocess.run([*command, *args], env=self.env_for(home), text=True,
+        done = subprocess.run([*command, *args], env=self.env_for(home, before), text=True,
                               capture_output=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise RuntimeError(f"draft-feedback {' '.join(args)} exited {done.returncode}:\n"
