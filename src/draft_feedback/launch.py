@@ -37,8 +37,17 @@ def main() -> NoReturn:
             else:
                 leave(0)
         leave(_answer_and_keep(argv, key))
-    from draft_feedback.cli import cli, run
+    import gc
 
+    # Importing the commands makes tens of thousands of objects that live as long as the
+    # process; the collector would walk them again and again while they are made. Made
+    # without it, they are set aside once (freeze) so later collections skip them.
+    gc.disable()
+    try:
+        from draft_feedback.cli import cli, run
+    finally:
+        gc.freeze()
+        gc.enable()
     leave(run(cli.main, argv, PROG_NAME))
 
 
