@@ -39,6 +39,9 @@ def main() -> NoReturn:
         leave(_answer_and_keep(argv, key))
     import gc
 
+    from draft_feedback import generated
+
+    generated.install()  # the record types' methods from kept code, not compiled again
     # Importing the commands makes tens of thousands of objects that live as long as the
     # process; the collector would walk them again and again while they are made. Made
     # without it, they are set aside once (freeze) so later collections skip them.
