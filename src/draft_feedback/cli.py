@@ -604,8 +604,12 @@ def send_due_cmd(app: App, dry_run: bool, limit: int | None, quiet: bool = False
     _print_report(report, app, quiet)
     if not quiet and not any(o.status == "sent" for o in report.outcomes):
         upcoming = next_due(app.outbox)
-        _say("Nothing is queued." if upcoming is None else
-             f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
+        if upcoming is None:
+            _say("Nothing is queued.")
+        elif upcoming[1] <= utcnow():  # a dry run, a failed try, or the send window is shut
+            _say(f"Next: request {upcoming[0].id}, due since {_when(upcoming[1], app)}.")
+        else:
+            _say(f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
