@@ -1004,6 +1004,17 @@ def main(argv: list[str] | None = None, prog_name: str = "draft-feedback") -> No
     sys.exit(code)
 
 
+def _input_ended(exc: BaseException) -> bool:
+    """Whether an Abort came from the end of input, not Ctrl-C (Click's prompt raises Abort
+    for both; the EOFError stays its context, or its context's when re-raised with a note)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        seen = seen.__context__ if seen is not None else None
+        if isinstance(seen, EOFError):
+            return True
+    return False
+
+
 def _quiet_stdout() -> None:
     """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
     try:
@@ -1037,8 +1048,13 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
                        "questions with; run it on a terminal, or give the options instead; "
                        "nothing was stored.", err=True)
             return EXIT_BAD_INPUT
-        # Ctrl-C (or the end of input) at a prompt; 130 is the shell's code for SIGINT.
         note = getattr(exc, "note", None)
+        if _input_ended(exc):
+            click.echo("Error: standard input ended before the questions were answered; run it "
+                       "on a terminal, or give the options instead; "
+                       + (note if note else "nothing was stored."), err=True)
+            return EXIT_BAD_INPUT
+        # Ctrl-C at a prompt; 130 is the shell's code for SIGINT.
         click.echo(f"\nInterrupted. {note}" if note else "\nAborted; nothing was stored.",
                    err=True)
         return EXIT_INTERRUPTED
