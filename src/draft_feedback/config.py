@@ -274,7 +274,7 @@ def _parse_yaml(text: str, source: str) -> Node:
                        "too deeply") from None
     if root is None:
         return Node({}, 1)
-    budget = [MAX_NODES]
+    budget = _Budget()
     try:
         return _convert(root, source, budget)
     except RecursionError:
@@ -381,13 +381,35 @@ _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in (
     "map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
 
 
-def _convert(node: Any, source: str, budget: list[int]) -> Node:
+class _Budget:
+    """How many values are left to read, and what to blame when none are."""
+
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+        self.seen: set[int] = set()
+        self.aliased = False  # a node reached twice: an alias (*name) repeats an anchor (&name)
+        self.top: tuple[str, int] | None = None  # the top-level key being read, and its line
+
+    def spend(self, node: Any, source: str, line: int) -> None:
+        self.aliased = self.aliased or id(node) in self.seen
+        self.seen.add(id(node))
+        self.left -= 1
+        if self.left >= 0:
+            return
+        where = f" (line {self.top[1]}: {self.top[0]})" if self.top else ""
+        if self.aliased:
+            raise BadInput(f"{source}:{line}: the file expands to more than {MAX_NODES:,} values "
+                           f"through aliases (*name repeating an &name){where}; write the "
+                           "values out")
+        raise BadInput(f"{source}:{line}: the file holds more than {MAX_NODES:,} values{where}; "
+                       "a config needs a few hundred: keep only the entries you use")
+
+
+def _convert(node: Any, source: str, budget: _Budget, depth: int = 0) -> Node:
     import yaml
 
-    budget[0] -= 1
     line = node.start_mark.line + 1
-    if budget[0] < 0:
-        raise BadInput(f"{source}:{line}: the file expands to too many values (aliases?)")
+    budget.spend(node, source, line)
     if node.tag not in _PLAIN_TAGS:
         raise BadInput(f"{source}:{line}: not valid YAML for a config: the tag {node.tag} is not "
                        "allowed; write plain values")
@@ -405,11 +427,13 @@ def _convert(node: Any, source: str, budget: list[int]) -> Node:
                     f"{source}:{key_node.start_mark.line + 1}: {key}: duplicate key "
                     f"(first given on line {out[key].line}); keep one"
                 )
-            child = _convert(value_node, source, budget)
+            if depth == 0:
+                budget.top = (str(key), key_node.start_mark.line + 1)
+            child = _convert(value_node, source, budget, depth + 1)
             out[key] = Node(child.value, key_node.start_mark.line + 1, child.raw, child.plain)
         return Node(out, line)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(item, source, budget) for item in node.value], line)
+        return Node([_convert(item, source, budget, depth + 1) for item in node.value], line)
     constructor = yaml.SafeLoader(" ")
     try:
         value = constructor.construct_object(node, deep=True)

@@ -373,6 +373,18 @@ def _close_all() -> None:
             pass  # opened by another thread; its own end closes it
 
 
+DISK_FULL_BYTES = 1 << 20  # below a mebibyte free, a failed write is the disk being full
+
+
+def _free_bytes(folder: Path) -> int:
+    """Bytes free to this user on the disk holding `folder` (a large number if unknown)."""
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return 1 << 62
+    return stats.f_bavail * stats.f_frsize
+
+
 class Outbox:
     """The request store in the data folder."""
 
@@ -476,6 +488,13 @@ class Outbox:
         if "readonly" in text or "unable to open" in text or "read-only" in text:
             return Failure(f"{self.path}: cannot write to the outbox ({text}); check the "
                            "permissions of the data folder, or choose another with --home")
+        if "disk is full" in text or (
+                "disk I/O error" in text and _free_bytes(self.home) < DISK_FULL_BYTES):
+            # A full disk shows as SQLITE_FULL, or as a failed write (SQLITE_IOERR) when the
+            # write-ahead log cannot grow; the free space tells which.
+            return Failure(f"{self.path}: the disk holding the outbox is full, so nothing was "
+                           "changed; free some space on it, or choose another data folder "
+                           "with --home")
         return Failure(f"{self.path}: outbox error: {text}")
 
     def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
