@@ -27,10 +27,9 @@ if TYPE_CHECKING:
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
-          "replied", "held")  # as outbox.STATUSES, kept here so that --help need not import it
+          "replied", "held")  # as outbox.STATES, kept here so that --help need not import it
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
-# The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
 LARGEST_ID = 2**63 - 1  # SQLite's largest integer
 LIST_MOST = 10**9  # a --limit above this shows everything, as it would anyway
 
@@ -57,6 +56,7 @@ class RequestId(click.ParamType):
 
 
 REQUEST_ID = RequestId()
+# The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
 PROVIDER_IDS = ("gmail", "outlook", "fastmail", "icloud", "proton-bridge", "relay")
 
 

@@ -456,8 +456,6 @@ def _thread_ids(raw: dict[str, list[str]], source: str) -> tuple[str | None, str
     return message_id, (" ".join(unique) or None)
 
 
-# Real header sections, long Received and DKIM chains included, stay far below this; one that
-# does not (a 400 KB Subject) took the email package seconds to unfold and decode.
 MAX_REPLY_CHARS = 100_000  # what a reply keeps: far more than anyone writes by hand
 
 
@@ -470,6 +468,8 @@ def clip_reply(text: str, where: str) -> str:
             f"{len(text) - MAX_REPLY_CHARS:,} characters; the whole of it is in {where}.]{end}")
 
 
+# Real header sections, long Received and DKIM chains included, stay far below this; one that
+# does not (a 400 KB Subject) took the email package seconds to unfold and decode.
 MAX_HEADER_BYTES = 256 * 1024
 MAX_HEADER_FIELD_BYTES = 64 * 1024  # a References line of a long thread fits
 
