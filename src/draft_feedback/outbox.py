@@ -90,6 +90,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             WHERE kind = 'follow-up';
         CREATE INDEX requests_parent ON requests (parent_id);
     """),
+    # What sync and every send-due read: requests sent in the last 90 days, and sent requests
+    # that asked for a follow-up. Without these both walk every sent request ever stored.
+    ("0005_reply_loop_indexes", """
+        CREATE INDEX requests_status_sent_at ON requests (status, sent_at);
+        CREATE INDEX requests_wanting_follow_up ON requests (status, id)
+            WHERE follow_up_days IS NOT NULL;
+    """),
 )
 
 

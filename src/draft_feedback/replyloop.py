@@ -562,7 +562,6 @@ def send_due_checked(outbox: Outbox, config: Config, *, clock: Callable[[], date
     An IMAP failure is a note in the report: requests that need no check still go, and the
     ones that do stay queued.
     """
-    from draft_feedback.mailbox import MailboxError
     from draft_feedback.sending import send_due
 
     now = clock()
@@ -572,6 +571,8 @@ def send_due_checked(outbox: Outbox, config: Config, *, clock: Callable[[], date
     notes: list[str] = []
     try:
         if watcher is not None:
+            from draft_feedback.mailbox import MailboxError  # its socket is for IMAP alone
+
             try:
                 found = sync(outbox, config, watcher, now, connect=False)
                 notes += [f"request {e.request_id}: {e.action} ({e.detail})"
