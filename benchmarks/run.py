@@ -198,20 +198,27 @@ class Bench:
         env["XDG_CACHE_HOME"] = str(self.root / "xdg-cache")  # filled by the warm-up runs
         self.env = env
 
-    def env_for(self, home: Path) -> dict[str, str]:
-        """Return the child environment with its data folder set to `home`."""
-        return dict(self.env, DRAFT_FEEDBACK_HOME=str(home))
+    def env_for(self, home: Path, before: bool = False) -> dict[str, str]:
+        """Return the child environment with its data folder set to `home`.
+
+        The other installation keeps its own cache folder: the help text of two versions has
+        the same name, and each would replace the other's on every run.
+        """
+        env = dict(self.env, DRAFT_FEEDBACK_HOME=str(home))
+        if before:
+            env["XDG_CACHE_HOME"] = str(self.root / "xdg-cache-before")
+        return env
 
     def tool(self, home: Path, *args: str, before: bool = False) -> Callable[[], Sample]:
         """Return a case that runs draft-feedback with `args` on the outbox in `home`."""
         cmd = [*(self.before if before else self.command), *args]
-        env = self.env_for(home)
+        env = self.env_for(home, before)
         return lambda: run_process(cmd, env)
 
     def call(self, home: Path, *args: str, before: bool = False) -> str:
         """Run draft-feedback once for setting up, and return what it printed."""
         command = self.before if before else self.command
-        done = subprocess.run([*command, *args], env=self.env_for(home), text=True,
+        done = subprocess.run([*command, *args], env=self.env_for(home, before), text=True,
                               capture_output=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise RuntimeError(f"draft-feedback {' '.join(args)} exited {done.returncode}:\n"
@@ -312,7 +319,7 @@ def drafting_row(b: Bench, count: int) -> Row:
 
     from draft_feedback.catalog import load_catalog
     from draft_feedback.config import config_path, load_config
-    from draft_feedback.drafting import choose_questions, context, render
+    from draft_feedback.drafting import FILTERS, choose_questions, context, environment, render
     from draft_feedback.resources import builtin_dir
     from draft_feedback.workflow import NewOptions, check_request, prepare
 
@@ -331,6 +338,10 @@ def drafting_row(b: Bench, count: int) -> Row:
         inputs.append(prepare(options, config, catalog, now).draft)
     plain = jinja2.Environment(loader=jinja2.FileSystemLoader(str(builtin_dir())),
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # The templates call our filters and read our globals: the plain render has them too.
+    plain.filters.update(FILTERS)
+    plain.globals.update({k: v for k, v in environment(config).globals.items()
+                          if k not in plain.globals})
     jobs = []
     for inp in inputs:
         scenario = catalog.scenario(inp.scenario)
@@ -386,7 +397,8 @@ def restore(pristine: Path, home: Path) -> None:
 
 
 def clone_rows(db: Path, template_id: int, count: int, status_of: Callable[[int], str],
-               eml: bytes | None = None) -> list[int]:
+               eml: bytes | None = None,
+               sent_at_of: Callable[[int], str] | None = None) -> list[int]:
     """Insert `count` copies of a real request; return the ids of the scheduled ones."""
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
@@ -404,7 +416,8 @@ def clone_rows(db: Path, template_id: int, count: int, status_of: Callable[[int]
                           message_id=f"<bench.{i}.{token}@example.com>",
                           status=status_of(i))
             if values["status"] in ("sent", "replied"):
-                values.update(sent_at=values["send_at"], eml=eml, attempts=1)
+                sent_at = sent_at_of(i) if sent_at_of is not None else values["send_at"]
+                values.update(sent_at=sent_at, eml=eml, attempts=1)
             if values["status"] in ("draft", "cancelled"):
                 values.update(send_at=None)
             yield [values[c] for c in columns]
@@ -649,14 +662,82 @@ def mailmerge_command(b: Bench, sent: list[Any]) -> tuple[list[str] | None, str]
 
 
 SCALE_DUE = 10
+SCALE_RECENT = 100  # sent within sync's watch window (90 days); the rest of the history is older
+SCALE_MAIL = 40  # messages in the mailbox sync reads
 OTHER_STATES = ("draft", "cancelled", "replied")
 
 
+def utc(t: datetime) -> str:
+    """Format a time as the outbox stores it."""
+    u = t.astimezone(UTC)
+    return f"{u.year:04d}-{u:%m-%dT%H:%M:%S.%f}Z"
+
+
+def history_sent_at(size: int) -> Callable[[int], str]:
+    """When each stored request was sent: the newest within the last days, the rest long ago.
+
+    A history grows by old mail; what sync watches (requests sent in the last 90 days) stays
+    the same size whatever the outbox holds, so a slower sync at 100,000 is the history's cost.
+    """
+    now = datetime.now(UTC)
+
+    def sent_at(i: int) -> str:
+        age = size - i
+        if age <= SCALE_DUE + SCALE_RECENT:
+            return utc(now - timedelta(hours=age))
+        return utc(now - timedelta(days=120, minutes=age))
+
+    return sent_at
+
+
+def start_imap(root: Path) -> tuple[Any, str]:
+    """Start the tests' Dovecot (tests/imap_server.py); None and why if it cannot run."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    try:
+        import imap_server
+    except ImportError as exc:
+        return None, f"skipped: the test IMAP server cannot be loaded ({exc})"
+    if not imap_server.dovecot_available():
+        return None, "skipped: Dovecot is not installed (dovecot-imapd)"
+    try:
+        return imap_server.start(root / "imap"), ""
+    except (RuntimeError, OSError) as exc:
+        return None, f"skipped: Dovecot did not start ({str(exc).splitlines()[0]})"
+
+
+def mailbox_messages(count: int) -> list[bytes]:
+    """Mail from other people over the last weeks: what sync searches through."""
+    from email.utils import format_datetime
+
+    now = datetime.now(UTC)
+    out = []
+    for i in range(count):
+        when = now - timedelta(hours=17 * i + 3)
+        out.append((f"From: Newsletter {i} <news{i}@lists.example.org>\r\n"
+                    "To: Alex Rivera <alex@example.com>\r\n"
+                    f"Subject: Issue {i} of the weekly digest\r\n"
+                    f"Date: {format_datetime(when)}\r\n"
+                    f"Message-ID: <digest.{i}@lists.example.org>\r\n"
+                    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                    f"Item {i}: nothing to do with any request.\r\n").encode())
+    return out
+
+
 def scale_rows(b: Bench, sizes: Sequence[int], eml: bytes) -> list[Row]:
-    """send-due (10 due) and list with growing history: time and peak memory."""
+    """send-due (10 due), list and sync with growing history: time and peak memory."""
     template_home = b.root / "home-scale-template"
     seed = seed_scheduled(b, template_home)
     settle(outbox_file(template_home))
+    imap, imap_note = start_imap(b.root)
+    try:
+        return _scale_rows(b, sizes, eml, seed, template_home, imap, imap_note)
+    finally:
+        if imap is not None:
+            imap.stop()
+
+
+def _scale_rows(b: Bench, sizes: Sequence[int], eml: bytes, seed: int, template_home: Path,
+                imap: Any, imap_note: str) -> list[Row]:
     homes: dict[int, tuple[Path, list[int]]] = {}
     for size in sizes:
         progress(f"outbox scale: building {size:,} stored requests")
@@ -674,7 +755,7 @@ def scale_rows(b: Bench, sizes: Sequence[int], eml: bytes) -> list[Row]:
                 return "failed" if i == size // 3 else "interrupted"
             return OTHER_STATES[i // 97 % 3] if i % 97 == 0 else "sent"
 
-        due = clone_rows(db, seed, size - 1, status_of, eml)
+        due = clone_rows(db, seed, size - 1, status_of, eml, history_sent_at(size))
         homes[size] = (home, due)
 
     def reset(home: Path, due: list[int]) -> None:
@@ -687,6 +768,9 @@ def scale_rows(b: Bench, sizes: Sequence[int], eml: bytes) -> list[Row]:
         conn.close()
 
     cases: dict[str, Callable[[], Sample]] = {}
+    kinds = [("send", f"send-due ({SCALE_DUE} due)"), ("list", "list")]
+    if imap is not None:
+        kinds.append(("sync", f"sync ({SCALE_MAIL} messages in the mailbox)"))
     for size, (home, due) in homes.items():
         send = b.tool(home, "send-due")
         listing = b.tool(home, "list")
@@ -703,13 +787,15 @@ def scale_rows(b: Bench, sizes: Sequence[int], eml: bytes) -> list[Row]:
 
         cases[f"send-{size}"] = send_case
         cases[f"list-{size}"] = listing
-    progress("outbox scale: send-due and list")
+        if imap is not None:
+            cases[f"sync-{size}"] = sync_case(b, imap, home, due, reset)
+    progress("outbox scale: " + ", ".join(k for k, _ in kinds).replace("send", "send-due"))
     for case in cases.values():
         case()
     got = interleave(cases, b.rounds)
     rows = []
     small = min(sizes)
-    for kind, label in (("send", f"send-due ({SCALE_DUE} due)"), ("list", "list")):
+    for kind, label in kinds:
         base_t = median(got[f"{kind}-{small}"])
         base_m = median(got[f"{kind}-{small}"], "rss")
         for size in sizes:
@@ -722,7 +808,30 @@ def scale_rows(b: Bench, sizes: Sequence[int], eml: bytes) -> list[Row]:
                             f"time {t / base_t:.2f}x, peak memory {m / base_m:.2f}x",
                             {"size": size, "seconds": t, "peak_rss": m,
                              "baseline_seconds": base_t, "baseline_peak_rss": base_m}))
+    if imap is None:
+        rows.append(Row("5", "sync", "-", "-", None, None, imap_note))
     return rows
+
+
+def sync_case(b: Bench, imap: Any, home: Path, due: list[int],
+              reset: Callable[[Path, list[int]], None]) -> Callable[[], Sample]:
+    """`sync` of an outbox against a mailbox of its own on the local Dovecot."""
+    account = imap.account()
+    account.deliver_many(mailbox_messages(SCALE_MAIL))
+    config = home.parent / f"config-{home.name}-imap.yaml"
+    config.write_text(
+        Path(b.env["DRAFT_FEEDBACK_CONFIG"]).read_text(encoding="utf-8")
+        + f"imap: {{host: 127.0.0.1, port: {imap.port}, security: none, "
+          f"user: {account.user}, mailbox: INBOX, timeout: 30}}\n", encoding="utf-8")
+    env = dict(b.env_for(home), DRAFT_FEEDBACK_CONFIG=str(config),
+               DRAFT_FEEDBACK_IMAP_PASSWORD=account.password)
+    cmd = [*b.command, "sync"]
+
+    def run() -> Sample:
+        reset(home, due)  # the same outbox every time, whatever send-due left
+        return run_process(cmd, env)
+
+    return run
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -521,3 +521,34 @@ def test_an_editor_that_cannot_be_used_is_a_clear_error(
     assert "nothing was changed" in result.stderr
     assert "unexpected" not in result.stderr and "Traceback" not in result.output
     assert stored(run) == before
+
+
+@pytest.mark.parametrize("command", ["show", "edit", "schedule", "cancel", "retry", "reply",
+                                     "thank", "reflect"])
+@pytest.mark.parametrize(("given", "problem"), [
+    ("99999999999999999999999", "no request has the id 99999999999999999999999; ids are whole "
+                                "numbers from 1 (`draft-feedback list` shows them)"),
+    ("0", "no request has the id 0; ids are whole numbers from 1"),
+    ("٣", "'٣' is not a request id; ids are whole numbers such as 7"),
+    ("seven", "'seven' is not a request id"),
+])
+def test_an_impossible_id_is_named_before_anything_is_read(
+        run: Run, config_file: Path, command: str, given: str, problem: str) -> None:
+    result = run(command, given, *(["-"] if command == "reply" else []), input="x\n")
+    assert result.exit_code == 2
+    assert f"Error: Invalid value for 'ID': {problem}" in result.stderr
+
+
+def test_a_huge_list_limit_shows_everything(run: Run, config_file: Path) -> None:
+    run(*BASE, ok=True)
+    result = run("list", "--limit", "99999999999999999999999", "--json", ok=True)
+    assert [r["id"] for r in json.loads(result.stdout)] == [1]
+
+
+def test_every_status_can_be_listed(run: Run, config_file: Path) -> None:
+    from draft_feedback import cli as cli_module
+    from draft_feedback import outbox
+
+    assert cli_module.STATES == outbox.STATES
+    result = run("list", "--status", "held", ok=True)
+    assert "held" not in result.stderr

@@ -169,7 +169,13 @@ def test_config_check_says_why_a_clear_text_login_is_refused(tmp_path: Path) -> 
         ("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
          "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
          "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
-         "expands to too many values"),
+         "/cfg/config.yaml:1: the file expands to more than 20,000 values through aliases "
+         "(*name repeating an &name) (line 5: e); write the values out"),
+        ("sender: {name: A, email: a@example.com}\nfocus_areas:\n" + "".join(
+            f"  area-{i}: {{label: L, question: 'Which part?', scenarios: [interview]}}\n"
+            for i in range(6000)),
+         "/cfg/config.yaml:4002: the file holds more than 20,000 values (line 2: focus_areas); "
+         "a config needs a few hundred: keep only the entries you use"),
         ("focus_areas:\n  Bad Id: {label: x}\n", "focus_areas.Bad Id: ids are lower-case"),
         ("scenarios:\n  x: {template: ../../etc/passwd}\n", "is not a template file name"),
         ("!!python/object:os.system {}\n", "not valid YAML"),

@@ -48,6 +48,15 @@ def test_an_empty_run_names_the_next_request(run: Run, config_file: Path) -> Non
     assert "Next: request 1 at " in dry.stdout
 
 
+def test_a_dry_run_says_the_next_request_is_due_already(run: Run, config_file: Path) -> None:
+    queue(run, days_ago=3)  # cooling-off over; config_file has no send window
+    dry = run("send-due", "--dry-run")
+    lines = [re.sub(STAMP, "", line, count=1) for line in dry.stdout.splitlines()]
+    assert lines[-2] == "dry run: 1 due, nothing sent. Run without --dry-run to send."
+    assert re.fullmatch(r"Next: request 1, due since \w{3} \d{4}-\d\d-\d\d \d\d:\d\d \S+\.",
+                        lines[-1])
+
+
 def test_quiet_prints_only_what_was_sent(run: Run, tmp_path: Path,
                                          smtp_server: SMTPServer) -> None:
     write_config(tmp_path / "config.yaml", smtp_server)

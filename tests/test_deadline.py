@@ -129,3 +129,23 @@ def test_a_tarpit_server_is_cut_off_without_sigalrm(run: Run, tarpit: FaultyServ
     record = json.loads(run("list", "--json").stdout)[0]
     assert (record["status"], record["attempts"]) == ("scheduled", 1)
     assert tarpit.messages == []
+
+
+def test_an_imap_tarpit_is_cut_off_and_nothing_changes(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same trickling greeting from an IMAP port: sync ends after 2 x imap.timeout."""
+    monkeypatch.setenv("DRAFT_FEEDBACK_IMAP_PASSWORD", "imap-password-123")
+    server = FaultyServer(Script(trickle={"CONNECT": 0.3})).start()
+    try:
+        write_config(tmp_path / "config.yaml", extra=(
+            f"imap:\n  host: 127.0.0.1\n  port: {server.port}\n  security: none\n"
+            "  user: alex@example.com\n  timeout: 1\n"))
+        started = time.monotonic()
+        result = run("sync")
+        assert time.monotonic() - started < 8, "twice imap.timeout (1 s) must end the exchange"
+    finally:
+        server.stop()
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: the IMAP server 127.0.0.1:{server.port} could not be reached (no answer in "
+        "time (imap.timeout)); check imap.host and imap.port; no request was changed\n")

@@ -16,8 +16,13 @@ printable = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 words = st.text(alphabet=printable, min_size=0, max_size=40)
 body_line = st.text(alphabet=st.one_of(printable, st.just("\t")), max_size=80) | st.text(
     max_size=20)
-body = st.lists(body_line, max_size=8).map("\n".join) | st.lists(body_line, max_size=4).map(
-    lambda lines: "\r\n".join(lines) + "\n")
+# Long lines, spaces and tabs at line ends, '=' and dots, accents, dashes, emoji, controls: what
+# quoted-printable has to get right at its 76-column breaks.
+qp_char = st.sampled_from(list("ab =.\t-–éü€’😀\x0b\x85\u2028\r")) | printable
+long_line = st.text(alphabet=qp_char, min_size=60, max_size=240)
+body = (st.lists(body_line, max_size=8).map("\n".join)
+        | st.lists(body_line, max_size=4).map(lambda lines: "\r\n".join(lines) + "\n")
+        | st.lists(long_line | body_line, max_size=6).map("\n".join))
 name = st.sampled_from(["", "Priya Shah", "Shah, Priya", "Zoë Åberg", "Dr. O'Brien",
                         "A very long name " * 5]) | words
 ids = st.sampled_from(["<a.b.c@example.com>", "<123.456.789@mail.example.org>",
@@ -50,6 +55,9 @@ def both(**fields: object) -> tuple[bytes | None, bytes | None]:
 @example("", "", "", "", datetime(2026, 12, 2, tzinfo=UTC), UTC, "<1@example.com>", None)
 @example("A", "B", "x" * 200, ("y" * 78 + "\n") * 3, datetime(2026, 1, 1, tzinfo=UTC), UTC,
          "<1@example.com>", "<2@example.com>")
+@example("Alex Rivera", "Priya Shah", "Feedback", ("Grüße – " * 12 + " \n" + "a" * 74 + "=\n"
+         + "b" * 75 + " \n" + "c" * 73 + "\t\n.\n"), datetime(2026, 1, 1, tzinfo=UTC), UTC,
+         "<1@example.com>", None)
 def test_direct_bytes_equal_the_email_packages(sender_name: str, to_name: str, subject: str,
                                                text: str, date: datetime, zone: timezone,
                                                message_id: str, parent: str | None) -> None:
@@ -69,7 +77,10 @@ def test_the_ordinary_request_is_written_directly() -> None:
     parts = message._checked_parts(*fields.values(), None, None)  # type: ignore[arg-type]
     assert message._direct_bytes(parts) is not None
     assert wire_bytes(**fields) == message_bytes(build_message(**fields))  # type: ignore[arg-type]
-    # Quoted-printable is left to the email package.
-    fields["body"] = "Grüße\n"
+    # So is one that needs quoted-printable: a long paragraph with an accent.
+    fields["body"] = "Hi Priya,\n\n" + "Thank you for the interviews; Grüße. " * 4 + "\n"
     parts = message._checked_parts(*fields.values(), None, None)  # type: ignore[arg-type]
-    assert message._direct_bytes(parts) is None
+    assert message._direct_bytes(parts) is not None
+    assert wire_bytes(**fields) == message_bytes(build_message(**fields))  # type: ignore[arg-type]
+    assert b"Content-Transfer-Encoding: quoted-printable\r\n" in wire_bytes(
+        **fields)  # type: ignore[arg-type]

@@ -353,3 +353,36 @@ def test_every_new_request_field_reads_back_unchanged(outbox: Outbox) -> None:
     record = outbox.add(new)
     for f in fields(NewRequest):
         assert getattr(record, f.name) == getattr(new, f.name), f.name
+
+
+def test_the_reply_loop_reads_recent_requests_without_walking_the_history(
+        outbox: Outbox) -> None:
+    # sync and every send-due ask for requests sent in the last 90 days and for sent requests
+    # that want a follow-up; a history of 100,000 old requests must not be read for either.
+    now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    record = outbox.add(request())
+    conn = outbox.connect()
+    old = utc_text(now - timedelta(days=400))
+    with conn:
+        conn.executemany(
+            "INSERT INTO requests (status, scenario, tone, to_addr, subject, body, tz, "
+            "rejected_at, earliest_send_at, created_at, sent_at) "
+            "VALUES ('sent', 'interview', 'warm', ?, 's', 'b', 'UTC', ?, ?, ?, ?)",
+            [(f"p{i}@example.com", old, old, old, old) for i in range(2000)])
+        conn.execute("UPDATE requests SET status = 'sent', sent_at = ?, follow_up_days = 7 "
+                     "WHERE id = ?", (utc_text(now - timedelta(days=1)), record.id))
+    recent = outbox.watched(now - timedelta(days=90))
+    assert [r.id for r in recent] == [record.id]
+    assert [r.id for r in outbox.wanting_follow_up()] == [record.id]
+    for query in (
+            "SELECT * FROM requests WHERE kind IN ('request', 'follow-up') AND ((status = "
+            "'sent' AND sent_at >= ?) OR (status = 'scheduled' AND hold_override = 0)) "
+            "ORDER BY id",
+            "SELECT * FROM requests AS r WHERE r.status = 'sent' AND r.kind = 'request' AND "
+            "r.follow_up_days IS NOT NULL AND NOT EXISTS (SELECT 1 FROM requests AS c WHERE "
+            "c.parent_id = r.id AND c.kind = 'follow-up') ORDER BY r.id"):
+        params = (utc_text(now - timedelta(days=90)),) if "?" in query else ()
+        plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", params))
+        assert "SCAN" not in plan, plan
+        assert ("requests_status_sent_at (status=? AND sent_at>?)" in plan
+                or "requests_wanting_follow_up" in plan), plan

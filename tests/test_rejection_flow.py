@@ -546,3 +546,16 @@ def test_reflection_request_and_reply_are_shown_together(
     assert "fit: Yes, analytics is my path" in shown
     assert "a small project on that would make a real difference" in shown
     assert "replied" in run("list", ok=True).stdout
+
+
+def test_a_huge_reply_keeps_its_first_hundred_thousand_characters(
+        run: Run, tmp_path: Path, smtp_server: SMTPServer) -> None:
+    request_id = send_one(run, tmp_path, smtp_server)
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Practise SQL. " * 50_000, encoding="utf-8")  # 700,000 characters
+    run("reply", str(request_id), str(answer), ok=True)
+    [record] = stored(run)
+    kept, note = record["reply"].rsplit("\n\n", 1)
+    assert kept == ("Practise SQL. " * 50_000)[:100_000].rstrip()
+    assert note == (f"[The reply goes on for another 600,000 characters; the whole of it is in "
+                    f"{answer}.]")

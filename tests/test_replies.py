@@ -297,3 +297,29 @@ def test_a_reply_recorded_by_hand_holds_a_queued_follow_up(
     with time_machine.travel(start + timedelta(days=20), tick=False):
         run("send-due", ok=True)
     assert len(smtp_server.received) == 1
+
+
+@pytest.mark.parametrize(("to", "tone", "greeting"), [
+    ("Dr Priya Lopez <priya@example.com>", "formal", "Dear Dr Lopez,"),
+    ('"Shah, Priya" <priya@example.com>', "warm", "Hi Priya,"),
+    ("priya@example.com", "brief", "Hello,"),
+])
+def test_the_thank_you_and_the_follow_up_greet_as_the_request_did(
+        run: Run, tmp_path: Path, smtp_server: Any, to: str, tone: str, greeting: str) -> None:
+    import time_machine
+
+    write_config(tmp_path / "config.yaml", smtp_server, extra="follow_up:\n  after_days: 10\n")
+    start = datetime.now(UTC)
+    first = json.loads(new(run, "--tone", tone, "--schedule", "--json", to=to, ok=True).stdout)
+    second = json.loads(new(run, "--tone", tone, "--schedule", "--again", "--json",
+                            to=to, ok=True).stdout)
+    run("send-due", ok=True)
+    run("reply", str(first["id"]), "-", input="Your SQL was strong; practise design.\n", ok=True)
+    thanks = json.loads(run("thank", str(first["id"]), "--json", ok=True).stdout)
+    assert thanks["body"].splitlines()[0] == greeting
+    with time_machine.travel(start + timedelta(days=10, hours=1), tick=False):
+        run("send-due", ok=True)
+    [follow] = [r for r in json.loads(run("list", "--all", "--json").stdout)
+                if r["kind"] == "follow-up"]
+    assert follow["parent_id"] == second["id"]
+    assert follow["body"].splitlines()[0] == greeting

@@ -135,6 +135,19 @@ def test_a_threaded_reply_is_recorded_without_its_quoted_history(run: Run, loop:
     assert again.exit_code == 0 and "0 replies recorded" in again.stdout
 
 
+def test_a_huge_reply_is_kept_to_its_first_hundred_thousand_characters(
+        run: Run, loop: Any) -> None:
+    record = sent_request(run, loop)
+    body = "Work on trade-offs.\n" * 15_000  # 300,000 characters; 299,999 without the last newline
+    loop.account.deliver(mail(PRIYA, "Re: " + record["subject"], body,
+                              in_reply_to=record["message_id"]))
+    assert run("sync").exit_code == 0
+    reply = show(run, record["id"])["reply"]
+    assert reply.endswith("Work on trade-offs.\n\n[The reply goes on for another 199,999 "
+                          "characters; the whole of it is in your mailbox.]\n")
+    assert len(reply) < 100_300
+
+
 def test_a_reply_without_threading_headers_is_matched_by_address_and_subject(
         run: Run, loop: Any) -> None:
     record = sent_request(run, loop)

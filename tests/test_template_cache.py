@@ -94,3 +94,40 @@ def test_a_subject_line_is_compiled_once(tmp_path: Path) -> None:
     assert drafting._compiled_string.cache_info().hits >= 1
     assert first.subject == render(DraftInput(scenario="interview", to=PRIYA), config,
                                    catalog).subject
+
+
+def test_a_subject_line_is_kept_compiled_and_an_edit_is_compiled_again(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    config = config_with(folder, tmp_path)
+    env = drafting.environment(config)
+    ctx = {"org": "Acme"}
+    assert drafting.render_string(env, "Thanks, {{ org }}", ctx, "subject") == "Thanks, Acme"
+    kept = {entry: entry.stat().st_mtime_ns for entry in entries()}
+    assert len(kept) == 1
+    # A new process: loaded from the folder, not compiled and written again.
+    drafting._environment.cache_clear()
+    drafting._compiled_string.cache_clear()
+    env = drafting.environment(config)
+    assert drafting.render_string(env, "Thanks, {{ org }}", ctx, "subject") == "Thanks, Acme"
+    assert {entry: entry.stat().st_mtime_ns for entry in entries()} == kept
+    # Another subject is another entry; the first still renders as written.
+    assert drafting.render_string(env, "Hello {{ org }}!", ctx, "subject") == "Hello Acme!"
+    assert len(entries()) == 2
+    drafting._environment.cache_clear()
+    drafting._compiled_string.cache_clear()
+    env = drafting.environment(config)
+    assert drafting.render_string(env, "Thanks, {{ org }}", ctx, "subject") == "Thanks, Acme"
+
+
+def test_a_damaged_subject_entry_is_compiled_afresh(tmp_path: Path) -> None:
+    config = config_with(tmp_path / "none", tmp_path)
+    env = drafting.environment(config)
+    assert drafting.render_string(env, "Hi {{ org }}", {"org": "Acme"}, "subject") == "Hi Acme"
+    for entry in entries():
+        entry.write_bytes(b"not bytecode")
+    drafting._environment.cache_clear()
+    drafting._compiled_string.cache_clear()
+    env = drafting.environment(config)
+    assert drafting.render_string(env, "Hi {{ org }}", {"org": "Acme"}, "subject") == "Hi Acme"

@@ -27,9 +27,35 @@ if TYPE_CHECKING:
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
-          "replied")
+          "replied", "held")  # as outbox.STATES, kept here so that --help need not import it
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 LIST_PAGE = 50  # `list` shows the newest this many unless told otherwise
+LARGEST_ID = 2**63 - 1  # SQLite's largest integer
+LIST_MOST = 10**9  # a --limit above this shows everything, as it would anyway
+
+
+class RequestId(click.ParamType):
+    """A request id: a whole number from 1, as `list` shows them."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip()
+            if not text.isascii() or not text.isdigit():
+                self.fail(f"{value!r} is not a request id; ids are whole numbers such as 7 "
+                          "(`draft-feedback list` shows them)", param, ctx)
+            number = int(text)
+        if not 1 <= number <= LARGEST_ID:
+            self.fail(f"no request has the id {value}; ids are whole numbers from 1 "
+                      "(`draft-feedback list` shows them)", param, ctx)
+        return number
+
+
+REQUEST_ID = RequestId()
 # The ids of draft_feedback.presets.PROVIDERS, here so that --help need not import it.
 PROVIDER_IDS = ("gmail", "outlook", "fastmail", "icloud", "proton-bridge", "relay")
 
@@ -383,7 +409,7 @@ def check(app: App, file: str, as_json: bool) -> None:
 
 @cli.command("list", context_settings=CONTEXT_SETTINGS)
 @click.option("--status", type=click.Choice(STATES), help="Only requests in this state.")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
+@click.option("--limit", type=click.IntRange(min=1, max=LIST_MOST, clamp=True), default=None,
               help=f"Show the newest N requests (default {LIST_PAGE}).")
 @click.option("--all", "show_all", is_flag=True, help="Show every request, however many.")
 @click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON list.")
@@ -420,7 +446,7 @@ def list_(app: App, status: str | None, limit: int | None, show_all: bool,
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("request_id", type=REQUEST_ID, metavar="ID", shell_complete=_complete("request"))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @click.option("--eml", is_flag=True, help="Print the exact message that is (or was) sent.")
 @pass_app
@@ -448,7 +474,7 @@ def show(app: App, request_id: int, as_json: bool, eml: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("request_id", type=REQUEST_ID, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def edit(app: App, request_id: int) -> None:
     """Edit the subject and body in $EDITOR; the tone check runs again.
@@ -465,7 +491,7 @@ def edit(app: App, request_id: int) -> None:
 
 
 @cli.command("schedule", context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("request_id", type=REQUEST_ID, metavar="ID", shell_complete=_complete("request"))
 @click.option("--at", "at", metavar="WHEN",
               help="Send at WHEN (ISO 8601; not before the cooling-off ends).")
 @click.option("--force", is_flag=True,
@@ -498,7 +524,7 @@ def schedule_cmd(app: App, request_id: int, at: str | None, as_json: bool,
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("request_id", type=REQUEST_ID, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def cancel(app: App, request_id: int) -> None:
     """Stop a draft or queued request; it stays in the history.
@@ -514,7 +540,7 @@ def cancel(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("request_id", type=REQUEST_ID, metavar="ID", shell_complete=_complete("request"))
 @pass_app
 def retry(app: App, request_id: int) -> None:
     """Put an interrupted or failed request back in the queue.
@@ -533,7 +559,7 @@ def retry(app: App, request_id: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID", shell_complete=_complete("request"))
+@click.argument("request_id", type=REQUEST_ID, metavar="ID", shell_complete=_complete("request"))
 @click.argument("file", required=False, default="-", metavar="[FILE | -]",
                 shell_complete=_complete("file"))
 @pass_app
@@ -557,7 +583,7 @@ def reply(app: App, request_id: int, file: str) -> None:
 
 @cli.command("send-due", context_settings=CONTEXT_SETTINGS)
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
+@click.option("--limit", type=click.IntRange(min=1, max=LIST_MOST, clamp=True), default=None,
               help="Send at most N requests in this run.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print only what was sent or went wrong (for cron).")
@@ -578,8 +604,12 @@ def send_due_cmd(app: App, dry_run: bool, limit: int | None, quiet: bool = False
     _print_report(report, app, quiet)
     if not quiet and not any(o.status == "sent" for o in report.outcomes):
         upcoming = next_due(app.outbox)
-        _say("Nothing is queued." if upcoming is None else
-             f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
+        if upcoming is None:
+            _say("Nothing is queued.")
+        elif upcoming[1] <= utcnow():  # a dry run, a failed try, or the send window is shut
+            _say(f"Next: request {upcoming[0].id}, due since {_when(upcoming[1], app)}.")
+        else:
+            _say(f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
@@ -974,6 +1004,17 @@ def main(argv: list[str] | None = None, prog_name: str = "draft-feedback") -> No
     sys.exit(code)
 
 
+def _input_ended(exc: BaseException) -> bool:
+    """Whether an Abort came from the end of input, not Ctrl-C (Click's prompt raises Abort
+    for both; the EOFError stays its context, or its context's when re-raised with a note)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        seen = seen.__context__ if seen is not None else None
+        if isinstance(seen, EOFError):
+            return True
+    return False
+
+
 def _quiet_stdout() -> None:
     """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
     try:
@@ -1007,8 +1048,13 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
                        "questions with; run it on a terminal, or give the options instead; "
                        "nothing was stored.", err=True)
             return EXIT_BAD_INPUT
-        # Ctrl-C (or the end of input) at a prompt; 130 is the shell's code for SIGINT.
         note = getattr(exc, "note", None)
+        if _input_ended(exc):
+            click.echo("Error: standard input ended before the questions were answered; run it "
+                       "on a terminal, or give the options instead; "
+                       + (note if note else "nothing was stored."), err=True)
+            return EXIT_BAD_INPUT
+        # Ctrl-C at a prompt; 130 is the shell's code for SIGINT.
         click.echo(f"\nInterrupted. {note}" if note else "\nAborted; nothing was stored.",
                    err=True)
         return EXIT_INTERRUPTED
@@ -1070,7 +1116,7 @@ def sync_cmd(app: App, as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=REQUEST_ID, metavar="ID")
 @click.option("--schedule", is_flag=True, help="Queue at the next opening of the send window.")
 @click.option("--at", "at", metavar="WHEN", help="Queue for WHEN (ISO 8601).")
 @click.option("--force", is_flag=True,
@@ -1102,7 +1148,7 @@ def thank(app: App, request_id: int, schedule: bool, at: str | None, tone: str |
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=REQUEST_ID, metavar="ID")
 @pass_app
 def reflect(app: App, request_id: int) -> None:
     """Note, privately, what in a reply resonates, what does not, and one next step.

@@ -251,6 +251,15 @@ class Node:
 
 def parse_yaml(text: str, source: str) -> Node:
     """Parse YAML safely into Nodes, refusing duplicate keys, tags and alias bombs."""
+    kept = _kept_nodes(text, source)
+    if kept is not None:
+        return kept
+    node = _parse_yaml(text, source)
+    _keep_nodes(text, source, node)
+    return node
+
+
+def _parse_yaml(text: str, source: str) -> Node:
     import yaml
 
     try:
@@ -265,7 +274,7 @@ def parse_yaml(text: str, source: str) -> Node:
                        "too deeply") from None
     if root is None:
         return Node({}, 1)
-    budget = [MAX_NODES]
+    budget = _Budget()
     try:
         return _convert(root, source, budget)
     except RecursionError:
@@ -273,17 +282,134 @@ def parse_yaml(text: str, source: str) -> Node:
                        "too deeply") from None
 
 
+# The parsed Nodes of a config are kept in the cache folder as JSON, so a command that reads an
+# unchanged config needs no YAML parser (importing PyYAML alone costs a few per cent of `new`).
+# The entry is used only for the exact same text, parsed by the same PyYAML; validation, which
+# reads the environment, the clock and the locale, runs on every load as before.
+_NODES_FORMAT = b"config nodes 1"
+
+
+def _nodes_key(text: str) -> str | None:
+    """Name the parse of this exact text by this PyYAML, without importing it; None if unknown."""
+    from importlib.machinery import PathFinder
+
+    from draft_feedback.cache import digest
+
+    try:
+        spec = PathFinder.find_spec("yaml")
+        if spec is None or spec.origin is None:
+            return None
+        with open(spec.origin, "rb") as handle:  # yaml/__init__.py, which carries its version
+            parser = handle.read()
+    except (OSError, ImportError, ValueError):
+        return None
+    return digest(_NODES_FORMAT, parser, text.encode("utf-8", "surrogatepass"))
+
+
+def _kept_nodes(text: str, source: str) -> Node | None:
+    import json
+
+    from draft_feedback import cache
+
+    key = _nodes_key(text)
+    if key is None:
+        return None
+    data = cache.read("config", _nodes_entry(source))
+    if data is None:
+        return None
+    try:
+        kept = json.loads(data)
+        if kept.get("key") != key:
+            return None  # an edited file, or another PyYAML
+        return _nodes_from_json(kept["nodes"])
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None  # a damaged entry: parse the YAML
+
+
+def _keep_nodes(text: str, source: str, node: Node) -> None:
+    import json
+
+    from draft_feedback import cache
+
+    key = _nodes_key(text)
+    if key is None:
+        return
+    try:
+        encoded = json.dumps({"key": key, "nodes": _nodes_to_json(node)}, ensure_ascii=False)
+        if _nodes_from_json(json.loads(encoded)["nodes"]) != node:
+            return  # a value JSON cannot give back exactly (a date, NaN): not kept
+    except (ValueError, TypeError, RecursionError):
+        return
+    cache.write("config", _nodes_entry(source), encoded.encode("utf-8"))
+
+
+def _nodes_entry(source: str) -> str:
+    from draft_feedback.cache import digest
+
+    # One entry per config file: an edit replaces it rather than adding another.
+    return f"nodes-{digest(source.encode('utf-8', 'surrogatepass'))}.json"
+
+
+def _nodes_to_json(node: Node) -> list[Any]:
+    value = node.value
+    if isinstance(value, dict):
+        encoded: Any = {"map": {k: _nodes_to_json(v) for k, v in value.items()}}
+    elif isinstance(value, list):
+        encoded = {"seq": [_nodes_to_json(v) for v in value]}
+    elif value is None or isinstance(value, (str, int, float, bool)):
+        encoded = {"val": value}
+    else:
+        raise TypeError(f"not kept as JSON: {type(value).__name__}")
+    return [encoded, node.line, node.raw, node.plain]
+
+
+def _nodes_from_json(data: Any) -> Node:
+    encoded, line, raw, plain = data
+    if not isinstance(line, int) or not isinstance(plain, bool) or not (
+            raw is None or isinstance(raw, str)):
+        raise TypeError("not a kept node")
+    if "map" in encoded:
+        value: Any = {str(k): _nodes_from_json(v) for k, v in encoded["map"].items()}
+    elif "seq" in encoded:
+        value = [_nodes_from_json(v) for v in encoded["seq"]]
+    else:
+        value = encoded["val"]
+    return Node(value, line, raw, plain)
+
+
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in (
     "map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
 
 
-def _convert(node: Any, source: str, budget: list[int]) -> Node:
+class _Budget:
+    """How many values are left to read, and what to blame when none are."""
+
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+        self.seen: set[int] = set()
+        self.aliased = False  # a node reached twice: an alias (*name) repeats an anchor (&name)
+        self.top: tuple[str, int] | None = None  # the top-level key being read, and its line
+
+    def spend(self, node: Any, source: str, line: int) -> None:
+        self.aliased = self.aliased or id(node) in self.seen
+        self.seen.add(id(node))
+        self.left -= 1
+        if self.left >= 0:
+            return
+        where = f" (line {self.top[1]}: {self.top[0]})" if self.top else ""
+        if self.aliased:
+            raise BadInput(f"{source}:{line}: the file expands to more than {MAX_NODES:,} values "
+                           f"through aliases (*name repeating an &name){where}; write the "
+                           "values out")
+        raise BadInput(f"{source}:{line}: the file holds more than {MAX_NODES:,} values{where}; "
+                       "a config needs a few hundred: keep only the entries you use")
+
+
+def _convert(node: Any, source: str, budget: _Budget, depth: int = 0) -> Node:
     import yaml
 
-    budget[0] -= 1
     line = node.start_mark.line + 1
-    if budget[0] < 0:
-        raise BadInput(f"{source}:{line}: the file expands to too many values (aliases?)")
+    budget.spend(node, source, line)
     if node.tag not in _PLAIN_TAGS:
         raise BadInput(f"{source}:{line}: not valid YAML for a config: the tag {node.tag} is not "
                        "allowed; write plain values")
@@ -301,11 +427,13 @@ def _convert(node: Any, source: str, budget: list[int]) -> Node:
                     f"{source}:{key_node.start_mark.line + 1}: {key}: duplicate key "
                     f"(first given on line {out[key].line}); keep one"
                 )
-            child = _convert(value_node, source, budget)
+            if depth == 0:
+                budget.top = (str(key), key_node.start_mark.line + 1)
+            child = _convert(value_node, source, budget, depth + 1)
             out[key] = Node(child.value, key_node.start_mark.line + 1, child.raw, child.plain)
         return Node(out, line)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(item, source, budget) for item in node.value], line)
+        return Node([_convert(item, source, budget, depth + 1) for item in node.value], line)
     constructor = yaml.SafeLoader(" ")
     try:
         value = constructor.construct_object(node, deep=True)

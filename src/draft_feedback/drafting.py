@@ -410,8 +410,21 @@ def _limit_memory() -> None:
 
 @functools.lru_cache(maxsize=64)
 def _compiled_string(env: Environment, source: str) -> Any:
-    # A scenario's subject line is compiled once, not on every draft.
-    return env.from_string(source)
+    # A scenario's subject line is compiled once per process, and its compiled code is kept in
+    # the bytecode cache like a template file's, named by its text (Jinja checks the source).
+    cache = env.bytecode_cache
+    if cache is None:
+        return env.from_string(source)
+    try:
+        bucket = cache.get_bucket(env, "subject line: " + source, None, source)
+    except Exception:  # noqa: BLE001 - a text the cache cannot name is compiled as before
+        return env.from_string(source)
+    code = bucket.code
+    if code is None:
+        code = env.compile(source)
+        bucket.code = code
+        cache.set_bucket(bucket)
+    return env.template_class.from_code(env, code, env.make_globals(None))
 
 
 def _run(template: Any, ctx: dict[str, Any], label: str) -> str:

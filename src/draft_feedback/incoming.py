@@ -456,6 +456,18 @@ def _thread_ids(raw: dict[str, list[str]], source: str) -> tuple[str | None, str
     return message_id, (" ".join(unique) or None)
 
 
+MAX_REPLY_CHARS = 100_000  # what a reply keeps: far more than anyone writes by hand
+
+
+def clip_reply(text: str, where: str) -> str:
+    """Keep the first MAX_REPLY_CHARS of a reply, and say where the rest is."""
+    if len(text) <= MAX_REPLY_CHARS:
+        return text
+    end = "\n" if text.endswith("\n") else ""
+    return (text[:MAX_REPLY_CHARS].rstrip() + f"\n\n[The reply goes on for another "
+            f"{len(text) - MAX_REPLY_CHARS:,} characters; the whole of it is in {where}.]{end}")
+
+
 # Real header sections, long Received and DKIM chains included, stay far below this; one that
 # does not (a 400 KB Subject) took the email package seconds to unfold and decode.
 MAX_HEADER_BYTES = 256 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -86,7 +86,8 @@ class Mailbox:
         from imapclient.exceptions import IMAPClientError
 
         try:
-            return method(*args)
+            with time_limit(self._imap):
+                return method(*args)
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"the IMAP server {_where(self._imap)} failed while {what} "
                                f"({_describe(exc)}); no request was changed") from None
@@ -145,7 +146,6 @@ def open_mailbox(config: Config, password: str | None,
     """Connect, log in and EXAMINE the configured mailbox; raise MailboxError on any fault."""
     import ssl
 
-    from imapclient import IMAPClient
     from imapclient.exceptions import IMAPClientError, LoginError
 
     imap = config.imap
@@ -160,21 +160,8 @@ def open_mailbox(config: Config, password: str | None,
     where = _where(imap)
     client: Any = None
     try:
-        client = IMAPClient(imap.host, port=imap.port, ssl=imap.security == "ssl",
-                            ssl_context=tls_context() if imap.security == "ssl" else None,
-                            timeout=imap.timeout)
-        if imap.security == "starttls":
-            if b"STARTTLS" not in client.capabilities():
-                raise MailboxError(f"the IMAP server {where} does not offer STARTTLS; no "
-                                   "password was sent; use imap.security ssl (port 993)")
-            client.starttls(tls_context())
-        if oauth2_token is not None:
-            client.oauth2_login(user, oauth2_token)
-        elif (password or "").isascii() and user.isascii():
-            client.login(user, password or "")
-        else:
-            # LOGIN cannot carry UTF-8 (imaplib refuses it); SASL PLAIN does (RFC 4616).
-            client.plain_login(user, password or "")
+        with time_limit(imap):
+            client = _log_in(imap, user, password, oauth2_token)
     except MailboxError:
         _logout(client)
         raise
@@ -200,7 +187,8 @@ def open_mailbox(config: Config, password: str | None,
     try:
         try:
             # EXAMINE: the server itself refuses any change to flags or messages.
-            client.select_folder(imap.mailbox, readonly=True)
+            with time_limit(imap):
+                client.select_folder(imap.mailbox, readonly=True)
         except (IMAPClientError, OSError) as exc:
             raise MailboxError(f"the IMAP server {where} has no mailbox {imap.mailbox!r} "
                                f"({_describe(exc)}); check imap.mailbox (usually INBOX); no "
@@ -208,6 +196,44 @@ def open_mailbox(config: Config, password: str | None,
         yield Mailbox(client, imap)
     finally:
         _logout(client)
+
+
+def _log_in(imap: Imap, user: str, password: str | None, oauth2_token: str | None) -> Any:
+    """Connect and log in; the caller turns each fault into a MailboxError."""
+    from imapclient import IMAPClient
+
+    client = IMAPClient(imap.host, port=imap.port, ssl=imap.security == "ssl",
+                        ssl_context=tls_context() if imap.security == "ssl" else None,
+                        timeout=imap.timeout)
+    try:
+        if imap.security == "starttls":
+            if b"STARTTLS" not in client.capabilities():
+                raise MailboxError(f"the IMAP server {_where(imap)} does not offer STARTTLS; "
+                                   "no password was sent; use imap.security ssl (port 993)")
+            client.starttls(tls_context())
+        if oauth2_token is not None:
+            client.oauth2_login(user, oauth2_token)
+        elif (password or "").isascii() and user.isascii():
+            client.login(user, password or "")
+        else:
+            # LOGIN cannot carry UTF-8 (imaplib refuses it); SASL PLAIN does (RFC 4616).
+            client.plain_login(user, password or "")
+    except BaseException:
+        _logout(client)
+        raise
+    return client
+
+
+def time_limit(imap: Imap) -> AbstractContextManager[None]:
+    """End one IMAP step (connecting and logging in, or one command) after 2 x imap.timeout.
+
+    imap.timeout bounds each read, so a server that trickles a byte at a time would otherwise
+    hold a run for as long as it likes.
+    """
+    from draft_feedback.deadline import deadline
+
+    seconds = imap.timeout * 2
+    return deadline(seconds, lambda: TimeoutError(f"timed out after {seconds:g} s"))
 
 
 def _logout(client: Any) -> None:

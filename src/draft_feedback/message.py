@@ -177,8 +177,9 @@ def wire_bytes(
 ) -> bytes:
     """Return the bytes of build_message's message on the wire, serialised once.
 
-    The ordinary message (a 7bit body, short unfolded headers) is written directly; any other
-    goes through the email package. tests/test_message_bytes.py holds the two to the same bytes.
+    The ordinary message (a 7bit or quoted-printable body, short unfolded headers) is written
+    directly; any other goes through the email package. tests/test_message_bytes.py holds the
+    two to the same bytes.
     """
     parts = _checked_parts(sender, to, subject, body, date, message_id, in_reply_to,
                            references)
@@ -251,9 +252,11 @@ _SIMPLE_VALUE = re.compile(rf"{_TOKEN}(?: {_TOKEN})*")
 
 
 def _direct_bytes(parts: _Parts) -> bytes | None:
-    """Write the ordinary message as the email package would; None for any other."""
-    if not parts.plain:
-        return None
+    """Write the ordinary message as the email package would; None for any other.
+
+    The body is 7bit or quoted-printable exactly as set_content makes it (the same encoder,
+    email.quoprimime, without the header registry and the generator around it).
+    """
     lines = [f"{name}: {value}" for name, value in parts.raw]
     for name, value in parts.parsed:
         line = f"{name}: {value}"
@@ -261,12 +264,22 @@ def _direct_bytes(parts: _Parts) -> bytes | None:
                 name == "Message-ID" and " " in value):  # the email package keeps one id
             return None
         lines.append(line)
-    lines += ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: 7bit"]
-    # As set_content writes a 7bit body: its lines, each ended, or one line end if none.
-    body = "\r\n".join(parts.text.splitlines()) + "\r\n"
     try:
+        if parts.plain:
+            # As set_content writes a 7bit body: its lines, each ended, or one line end if none.
+            cte, body = "7bit", "\r\n".join(parts.text.splitlines()) + "\r\n"
+        else:
+            from email.quoprimime import body_encode
+
+            # set_content's own steps: UTF-8, split into lines, each ended with a newline,
+            # encoded at 76 columns; the generator then ends each line with CRLF.
+            raw = b"\n".join(parts.text.encode("utf-8").splitlines()) + b"\n"
+            cte, body = "quoted-printable", body_encode(raw.decode("latin-1"), 76)
+            body = body.replace("\n", "\r\n")
+        lines += ['Content-Type: text/plain; charset="utf-8"',
+                  f"Content-Transfer-Encoding: {cte}"]
         return ("\r\n".join(lines) + "\r\n\r\n" + body).encode("ascii")
-    except UnicodeEncodeError:
+    except UnicodeError:
         return None
 
 

@@ -90,6 +90,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             WHERE kind = 'follow-up';
         CREATE INDEX requests_parent ON requests (parent_id);
     """),
+    # What sync and every send-due read: requests sent in the last 90 days, and sent requests
+    # that asked for a follow-up. Without these both walk every sent request ever stored.
+    ("0005_reply_loop_indexes", """
+        CREATE INDEX requests_status_sent_at ON requests (status, sent_at);
+        CREATE INDEX requests_wanting_follow_up ON requests (status, id)
+            WHERE follow_up_days IS NOT NULL;
+    """),
 )
 
 
@@ -373,6 +380,18 @@ def _close_all() -> None:
             pass  # opened by another thread; its own end closes it
 
 
+DISK_FULL_BYTES = 1 << 20  # below a mebibyte free, a failed write is the disk being full
+
+
+def _free_bytes(folder: Path) -> int:
+    """Bytes free to this user on the disk holding `folder` (a large number if unknown)."""
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return 1 << 62
+    return stats.f_bavail * stats.f_frsize
+
+
 class Outbox:
     """The request store in the data folder."""
 
@@ -476,6 +495,13 @@ class Outbox:
         if "readonly" in text or "unable to open" in text or "read-only" in text:
             return Failure(f"{self.path}: cannot write to the outbox ({text}); check the "
                            "permissions of the data folder, or choose another with --home")
+        if "disk is full" in text or (
+                "disk I/O error" in text and _free_bytes(self.home) < DISK_FULL_BYTES):
+            # A full disk shows as SQLITE_FULL, or as a failed write (SQLITE_IOERR) when the
+            # write-ahead log cannot grow; the free space tells which.
+            return Failure(f"{self.path}: the disk holding the outbox is full, so nothing was "
+                           "changed; free some space on it, or choose another data folder "
+                           "with --home")
         return Failure(f"{self.path}: outbox error: {text}")
 
     def _refuse_foreign(self, conn: sqlite3.Connection) -> None:

@@ -243,7 +243,13 @@ def _written_first(mail: Incoming, queued: list[Record],
 
 def _record_reply(outbox: Outbox, mailbox: Mailbox, mail: Incoming, record: Record,
                   report: SyncReport, config: Config) -> None:
-    from draft_feedback.incoming import body_text, is_forward, parse_message, strip_quoted
+    from draft_feedback.incoming import (
+        body_text,
+        clip_reply,
+        is_forward,
+        parse_message,
+        strip_quoted,
+    )
 
     target = _answered(record, outbox)
     if target.status != "sent":
@@ -253,7 +259,8 @@ def _record_reply(outbox: Outbox, mailbox: Mailbox, mail: Incoming, record: Reco
         report.events.append(Event(target.id, "forward", f"{mail.who} forwarded the thread "
                                    "(not recorded as a reply)"))
         return
-    own = strip_quoted(text) or "(no text of their own; the reply only quoted the thread)"
+    own = clip_reply(strip_quoted(text), "your mailbox") or (
+        "(no text of their own; the reply only quoted the thread)")
     stored = f"From: {mail.who}\nDate: {mail.date.isoformat()}\nSubject: {mail.subject}\n\n{own}\n"
     if outbox.record_found_reply(target.id, stored, mail.date, mail.message_id,
                                  mail.sender.formatted() if mail.sender else None):
@@ -555,7 +562,6 @@ def send_due_checked(outbox: Outbox, config: Config, *, clock: Callable[[], date
     An IMAP failure is a note in the report: requests that need no check still go, and the
     ones that do stay queued.
     """
-    from draft_feedback.mailbox import MailboxError
     from draft_feedback.sending import send_due
 
     now = clock()
@@ -565,6 +571,8 @@ def send_due_checked(outbox: Outbox, config: Config, *, clock: Callable[[], date
     notes: list[str] = []
     try:
         if watcher is not None:
+            from draft_feedback.mailbox import MailboxError  # its socket is for IMAP alone
+
             try:
                 found = sync(outbox, config, watcher, now, connect=False)
                 notes += [f"request {e.request_id}: {e.action} ({e.detail})"

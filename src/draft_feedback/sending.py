@@ -119,8 +119,7 @@ def open_connection(config: Config, password: str | None) -> Any:
     import smtplib
     import ssl
 
-    import yagmail
-
+    yagmail = import_yagmail()
     smtp = config.smtp
     user = config.smtp_user or ""
     # smtplib's own TLS context checks no certificate, so anyone between here and the server
@@ -198,6 +197,32 @@ def open_connection(config: Config, password: str | None) -> Any:
                               "smtp.oauth2_file in the README)") from None
         raise Unreachable(f"{smtp.host}:{smtp.port}: {_describe(exc)}") from None
     return client
+
+
+def import_yagmail() -> Any:
+    """Import yagmail without the keyring it loads for a password prompt that is never used.
+
+    yagmail's password module imports keyring at import time, and keyring loads its backends
+    and their dependencies: more than half of yagmail's import time. yagmail reads it only to
+    ask for a password it was not given, which never happens here: the login is ours
+    (login_utf8), with the password already known. So while yagmail is imported, keyring reads
+    as absent, which yagmail expects and handles; credentials.py imports the real keyring
+    whenever it needs it. (importlib's LazyLoader does not help on Python 3.11: the import
+    statement reads the module's __spec__, which loads it in full.)
+    """
+    import sys
+
+    if "yagmail" in sys.modules or "keyring" in sys.modules:
+        import yagmail
+
+        return yagmail
+    sys.modules["keyring"] = None  # type: ignore[assignment]
+    try:
+        import yagmail
+    finally:
+        if sys.modules.get("keyring", False) is None:
+            del sys.modules["keyring"]
+    return yagmail
 
 
 def login_utf8(conn: Any, user: str, password: str) -> None:
@@ -513,6 +538,7 @@ def oauth2_token(oauth2_file: str, user: str) -> str:
     """Return a fresh OAuth2 access token from yagmail's credentials file (for IMAP XOAUTH2)."""
     import json
 
+    import_yagmail()
     from yagmail.oauth2 import refresh_authorization
 
     try:

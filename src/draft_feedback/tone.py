@@ -5,13 +5,17 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from draft_feedback.errors import BadInput, Failure
-from draft_feedback.resources import builtin_dir, load_yaml
+from draft_feedback.resources import builtin_dir, load_data
+
+if TYPE_CHECKING:
+    from draft_feedback.patterns import PatternCache
 
 RULES_FILE = "tone_rules.yaml"
 SEVERITIES = ("error", "warning")
@@ -97,18 +101,27 @@ def rules_path() -> Path:
 @functools.lru_cache(maxsize=1)
 def builtin_rules() -> tuple[Rule, ...]:
     """Return the built-in rules, parsed once per process."""
-    import yaml
+    from draft_feedback.patterns import PatternCache
 
     path = rules_path()
     try:
-        data = load_yaml(path)
-    except (OSError, yaml.YAMLError) as exc:
+        data = load_data(path)  # a JSON copy in the cache folder, checked against the YAML
+    except Exception as exc:
+        # PyYAML is imported only when the YAML itself had to be read.
+        yaml = sys.modules.get("yaml")
+        if not isinstance(exc, OSError) and (
+                yaml is None or not isinstance(exc, yaml.YAMLError)):
+            raise
         raise Failure(f"{path}: cannot read the built-in tone rules ({exc}); "
                       "reinstall draft-feedback") from None
     items = data.get("rules") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
         raise Failure(f"{path}: no 'rules' list; reinstall draft-feedback")
-    rules = tuple(_builtin_rule(item, f"{path}: rules[{i}]") for i, item in enumerate(items))
+    # Compiling the rules' patterns is most of their cost; their compiled code is kept.
+    patterns = PatternCache("tone-rules")
+    rules = tuple(_builtin_rule(item, f"{path}: rules[{i}]", patterns)
+                  for i, item in enumerate(items))
+    patterns.save()
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -116,7 +129,7 @@ def builtin_rules() -> tuple[Rule, ...]:
     return rules
 
 
-def _builtin_rule(item: Any, where: str) -> Rule:
+def _builtin_rule(item: Any, where: str, patterns: PatternCache | None = None) -> Rule:
     # The file ships with the package, so a fault here is ours: Failure, not BadInput.
     if not isinstance(item, dict):
         raise Failure(f"{where}: expected a mapping")
@@ -138,7 +151,7 @@ def _builtin_rule(item: Any, where: str) -> Rule:
         parts = item.get("patterns")
         if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
             raise Failure(f"{where}: patterns must be a non-empty list of strings")
-        pattern = _compile("|".join(f"(?:{p})" for p in parts), where, Failure)
+        pattern = _compile("|".join(f"(?:{p})" for p in parts), where, Failure, patterns)
     unless = item.get("unless")
     allow = item.get("allow") or []
     emphasis = item.get("emphasis") or []
@@ -150,15 +163,19 @@ def _builtin_rule(item: Any, where: str) -> Rule:
         suggestion=texts["suggestion"],
         pattern=pattern,
         kind=kind,
-        unless=_compile(unless, f"{where}: unless", Failure) if unless else None,
+        unless=_compile(unless, f"{where}: unless", Failure, patterns) if unless else None,
         allow=frozenset(str(a).upper() for a in allow),
         emphasis=frozenset(str(a).upper() for a in emphasis),
     )
 
 
-def _compile(source: str, where: str, error: type[Exception]) -> re.Pattern[str]:
+def _compile(source: str, where: str, error: type[Exception],
+             patterns: PatternCache | None = None) -> re.Pattern[str]:
     try:
-        compiled = re.compile(source, re.IGNORECASE)
+        if patterns is not None:
+            compiled = patterns.compile(source, re.IGNORECASE)
+        else:
+            compiled = re.compile(source, re.IGNORECASE)
     except re.error as exc:
         raise error(f"{where}: pattern is not a valid regular expression: {exc}") from None
     if compiled.search("") is not None:

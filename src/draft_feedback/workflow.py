@@ -544,6 +544,9 @@ def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) ->
     text = reply_text(data, source)
     if not text.strip():
         raise BadInput(f"{source}: the reply is empty; nothing was recorded")
+    from draft_feedback.incoming import clip_reply
+
+    text = clip_reply(text, "the text you gave" if source == "-" else source)
     record = outbox.record_reply(request_id, text, now)
     from draft_feedback.replyloop import hold_follow_ups
 

@@ -7,6 +7,7 @@ error (or result) an empty input gets.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,3 +60,29 @@ def test_a_closed_standard_input_reads_as_empty(env: dict[str, str], args: list[
     assert result.returncode == code, result.stderr
     assert expected in result.stdout + result.stderr
     assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+
+
+ANSWERS_UP_TO_THE_LAST_PROMPT = "\n".join([
+    "", "", "", "",  # reflection skipped
+    "interview", "", "Priya Shah <priya@example.com>", "Acme", "Data Analyst",
+    "2026-11-20T16:00", "n", "", "", "", "warm", "y",
+]) + "\n"
+
+
+@pytest.mark.parametrize(("args", "given", "expected"), [
+    (["new", "--guided"], "",
+     "Error: standard input ended before the questions were answered; run it on a terminal, "
+     "or give the options instead; nothing was stored.\n"),
+    (["new", "--guided"], ANSWERS_UP_TO_THE_LAST_PROMPT,
+     "Error: standard input ended before the questions were answered; run it on a terminal, "
+     "or give the options instead; Request 4 is saved as a draft."),
+], ids=["nothing-typed", "all-but-the-last"])
+def test_input_that_ends_early_is_not_an_interrupt(env: dict[str, str], args: list[str],
+                                                   given: str, expected: str) -> None:
+    result = subprocess.run([COMMAND, *args], env=env, input=given, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(expected.rstrip("\n"))
+    drafts = json.loads(subprocess.run([COMMAND, "list", "--json"], env=env, check=True,
+                                       capture_output=True, text=True).stdout)
+    assert len(drafts) == (4 if given else 3)
