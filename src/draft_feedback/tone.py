@@ -330,8 +330,7 @@ class _Text:
             if chars and not pending:
                 # Within a paragraph a line break is just a space: wrapped phrases still match.
                 pending, pending_at = " ", start + len(line)
-        squeezed, where = _squeeze("".join(chars).translate(_QUOTES), where)
-        self.text, self.where = _apostrophes(squeezed, where)
+        self.text, self.where = _apostrophes("".join(chars).translate(_QUOTES), where)
         # Where sentences end, found once: looking them up per match stays fast on long texts.
         self.ends = [m.start() for m in _SENTENCE_END.finditer(self.text)]
 
@@ -398,26 +397,6 @@ def sentences(text: str) -> list[str]:
     """Return the sentences of a text as the learned layer reads them (for training)."""
     read = _Text(text)
     return [read.text[left:right] for left, right in _sentence_spans(read)]
-
-
-_LONG_RUN = re.compile(r"([^\W\d_])\1{2,}")
-
-
-def _squeeze(text: str, where: list[int]) -> tuple[str, list[int]]:
-    """Cut a letter typed three or more times to one ("sooo sorry", "whyyy"), keeping the map."""
-    if _LONG_RUN.search(text) is None:
-        return text, where
-    parts: list[str] = []
-    mapped: list[int] = []
-    last = 0
-    for match in _LONG_RUN.finditer(text):
-        keep = match.start() + 1
-        parts.append(text[last:keep])
-        mapped.extend(where[last:keep])
-        last = match.end()
-    parts.append(text[last:])
-    mapped.extend(where[last:])
-    return "".join(parts), mapped
 
 
 def _apostrophes(text: str, where: list[int]) -> tuple[str, list[int]]:
