@@ -100,8 +100,8 @@ def test_normalising_reads_text_as_people_type_it(typed: str, read: str) -> None
 def test_a_sentence_scores_the_same_however_it_is_typed() -> None:
     model = tonemodel.load()
     typed = ("I should've known better.", "I shouldve known better.",
-             "I should\u2019ve known better.", "i shouldve known better")
-    scores = {tuple(model.scores(s)) for s in typed[:3]}
+             "I should\u2019ve known better.", "I should have known better.")
+    scores = {tuple(model.scores(s)) for s in typed}
     assert len(scores) == 1
 
 
