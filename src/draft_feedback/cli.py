@@ -23,6 +23,8 @@ from draft_feedback.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from click.shell_completion import CompletionItem
+
     from draft_feedback.workflow import Catalog, Config, Outbox, Record
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -189,10 +191,12 @@ def _completion_app(ctx: click.Context) -> App:
 def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
                                      list[click.shell_completion.CompletionItem]]:
     """Return a shell_complete function offering scenarios, areas, ids, templates or files."""
-    from click.shell_completion import CompletionItem
 
     def complete(ctx: click.Context, param: click.Parameter,
                  incomplete: str) -> list[CompletionItem]:
+        # Imported here, on a completion request: every other run builds these options only.
+        from click.shell_completion import CompletionItem
+
         if kind == "file":
             return [CompletionItem(incomplete, type="file")]
         try:

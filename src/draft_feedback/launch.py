@@ -39,12 +39,13 @@ def main() -> NoReturn:
             else:
                 leave(0)
         leave(_answer_and_keep(argv, key))
-    from draft_feedback import tick
+    if argv[:1] == ["send-due"]:
+        from draft_feedback import tick
 
-    if tick.applies(argv):
-        code = tick.answer(argv)
-        if code is not None:
-            leave(code)
+        if tick.applies(argv):
+            code = tick.answer(argv)
+            if code is not None:
+                leave(code)
     import gc
 
     from draft_feedback import generated
