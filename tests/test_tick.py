@@ -183,6 +183,19 @@ def follow_up_due(folder: Path, server: SMTPServer) -> None:
            utc_text(datetime.now(UTC) - timedelta(days=20)))
 
 
+def follow_up_later(folder: Path, server: SMTPServer) -> None:
+    empty_outbox(folder, server)
+    new(folder, "--schedule", "--follow-up", rejected=30)
+    assert "1 sent" in setup(folder, "send-due")  # its follow-up is ten days away
+
+
+def claimed_by_a_running_send(folder: Path, server: SMTPServer) -> None:
+    due_now(folder, server)
+    update(folder, "UPDATE requests SET status = 'sending', claim_token = 'x', claim_pid = ?, "
+                   "claim_host = ?, claim_until = ? WHERE id = 1", os.getpid(),
+           os.uname().nodename, utc_text(datetime.now(UTC) + timedelta(minutes=5)))
+
+
 def left_sending_by_a_crash(folder: Path, server: SMTPServer) -> None:
     due_now(folder, server)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -230,39 +243,52 @@ def other_programs_database(folder: Path, server: SMTPServer) -> None:
     conn.close()
 
 
-# (state, arguments, on a terminal, answered without Click)
+def read_only_outbox(folder: Path, server: SMTPServer) -> None:
+    queued_for_later(folder, server)
+    (folder / "home" / "outbox.sqlite3").chmod(0o400)
+
+
+def case(state: Callable[[Path, SMTPServer], None], argv: list[str], tty: bool, fast: bool,
+         *marks: pytest.MarkDecorator) -> object:
+    """One row: the state, the arguments, on a terminal or not, answered without Click or not."""
+    return pytest.param(state, argv, tty, fast, marks=marks,
+                        id=f"{state.__name__}-{' '.join(argv)}{'-tty' if tty else ''}")
+
+
+ROOT = pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
 CASES = [
-    (empty_outbox, ["send-due"], False, True),
-    (empty_outbox, ["send-due", "--quiet"], False, True),
-    (empty_outbox, ["send-due"], True, True),
-    (no_outbox_yet, ["send-due"], False, False),
-    (a_draft, ["send-due"], False, True),
-    (a_draft, ["send-due", "-q"], False, True),
-    (queued_for_later, ["send-due"], False, True),
-    (queued_for_later, ["send-due"], True, True),
-    (queued_for_later, ["send-due", "--quiet"], True, True),
-    (retry_later, ["send-due"], False, True),
-    (missing_config, ["send-due"], False, True),
-    (due_now, ["send-due"], False, False),
-    (due_now, ["send-due", "--quiet"], False, False),
-    (retry_due, ["send-due"], False, False),
-    (follow_up_due, ["send-due"], False, False),
-    (left_sending_by_a_crash, ["send-due"], False, False),
-    (left_sending_by_a_crash, ["send-due", "-q"], True, False),
-    (waiting_for_the_window, ["send-due"], False, False),
-    (imap_configured, ["send-due"], False, False),
-    (config_error, ["send-due"], False, False),
-    (config_error, ["send-due", "--quiet"], True, False),
-    (other_programs_database, ["send-due"], False, False),
-    (queued_for_later, ["send-due", "--dry-run"], False, False),
-    (queued_for_later, ["send-due", "--quiet", "--quiet"], False, False),
+    case(empty_outbox, ["send-due"], False, True),
+    case(empty_outbox, ["send-due", "--quiet"], False, True),
+    case(empty_outbox, ["send-due"], True, True),
+    case(no_outbox_yet, ["send-due"], False, False),
+    case(a_draft, ["send-due"], False, True),
+    case(a_draft, ["send-due", "-q"], False, True),
+    case(queued_for_later, ["send-due"], False, True),
+    case(queued_for_later, ["send-due"], True, True),
+    case(queued_for_later, ["send-due", "--quiet"], True, True),
+    case(retry_later, ["send-due"], False, True),
+    case(missing_config, ["send-due"], False, True),
+    case(due_now, ["send-due"], False, False),
+    case(due_now, ["send-due", "--quiet"], False, False),
+    case(retry_due, ["send-due"], False, False),
+    case(follow_up_due, ["send-due"], False, False),
+    case(follow_up_later, ["send-due"], False, True),
+    case(claimed_by_a_running_send, ["send-due"], False, False),
+    case(left_sending_by_a_crash, ["send-due"], False, False),
+    case(left_sending_by_a_crash, ["send-due", "-q"], True, False),
+    case(waiting_for_the_window, ["send-due"], False, False),
+    case(imap_configured, ["send-due"], False, False),
+    case(config_error, ["send-due"], False, False),
+    case(config_error, ["send-due", "--quiet"], True, False),
+    case(other_programs_database, ["send-due"], False, False),
+    case(queued_for_later, ["send-due", "--dry-run"], False, False),
+    case(queued_for_later, ["send-due", "--quiet", "--quiet"], False, False),
+    case(read_only_outbox, ["send-due"], False, False, ROOT),
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("state", "argv", "tty", "fast"), CASES,
-                         ids=[f"{s.__name__}-{' '.join(a)}{'-tty' if t else ''}"
-                              for s, a, t, _ in CASES])
+@pytest.mark.parametrize(("state", "argv", "tty", "fast"), CASES)
 def test_the_tick_prints_and_stores_what_the_full_command_does(
         tmp_path: Path, smtp_server: SMTPServer, state: Callable[[Path, SMTPServer], None],
         argv: list[str], tty: bool, fast: bool) -> None:

@@ -449,6 +449,8 @@ class Outbox:
             return False
         self._refuse_shared(self.home, "data folder")
         self._refuse_shared(self.path, "outbox")
+        if not (os.access(self.path, os.W_OK) and os.access(self.home, os.W_OK)):
+            return False  # SQLite would open it read-only, where connect() reports the error
         try:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None, factory=_Connection)
