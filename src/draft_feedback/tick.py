@@ -74,7 +74,7 @@ def idle_text(quiet: bool) -> str | None:
             return None  # the full command creates or migrates it
         if outbox.count("sending"):
             return None  # a claim to expire or to leave alone: the full command decides
-        if outbox.due(now):
+        if outbox.due(now, limit=1):
             return None
         for record in outbox.wanting_follow_up():
             if record.problem is not None or (record.follow_up_at is not None
