@@ -7,7 +7,7 @@ there is nothing at all to do (no mailbox to read, nothing due or due for a retr
 to queue, no claim left in `sending`, no outbox to create or migrate) are the lines the full
 command would print printed here. Anything else, any doubt and any error, answers None, and the
 full command runs from the start: it then does the work, or reports the error, as always. This
-path reads and never writes: it claims, sends, queues and migrates nothing.
+path changes nothing in the outbox: it claims, sends, queues and migrates nothing.
 
 DRAFT_FEEDBACK_NO_FAST_TICK=1 turns it off, so that tests can compare both paths.
 """
