@@ -23,6 +23,8 @@ from draft_feedback.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from click.shell_completion import CompletionItem
+
     from draft_feedback.workflow import Catalog, Config, Outbox, Record
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -189,10 +191,12 @@ def _completion_app(ctx: click.Context) -> App:
 def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
                                      list[click.shell_completion.CompletionItem]]:
     """Return a shell_complete function offering scenarios, areas, ids, templates or files."""
-    from click.shell_completion import CompletionItem
 
     def complete(ctx: click.Context, param: click.Parameter,
                  incomplete: str) -> list[CompletionItem]:
+        # Imported here, on a completion request: every other run builds these options only.
+        from click.shell_completion import CompletionItem
+
         if kind == "file":
             return [CompletionItem(incomplete, type="file")]
         try:
@@ -603,23 +607,14 @@ def send_due_cmd(app: App, dry_run: bool, limit: int | None, quiet: bool = False
     report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
     _print_report(report, app, quiet)
     if not quiet and not any(o.status == "sent" for o in report.outcomes):
-        upcoming = next_due(app.outbox)
-        if upcoming is None:
-            _say("Nothing is queued.")
-        elif upcoming[1] <= utcnow():  # a dry run, a failed try, or the send window is shut
-            _say(f"Next: request {upcoming[0].id}, due since {_when(upcoming[1], app)}.")
-        else:
-            _say(f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
+        _say(terminal.next_queued(next_due(app.outbox), utcnow(), app.config.timezone))
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
 
 def _say(message: str, err: bool = False) -> None:
     """Print a line; off a terminal (cron, a log file) it starts with the time."""
-    stream = sys.stderr if err else sys.stdout
-    if not stream.isatty():
-        message = f"{utcnow().astimezone().isoformat(timespec='seconds')} {message}"
-    click.echo(message, err=err)
+    click.echo(terminal.stamped(message, sys.stderr if err else sys.stdout, utcnow()), err=err)
 
 
 def _print_report(report: Any, app: App, quiet: bool = False) -> None:
@@ -654,9 +649,7 @@ def _print_report(report: Any, app: App, quiet: bool = False) -> None:
     if quiet:
         return
     sent = sum(1 for o in report.outcomes if o.status == "sent")
-    waiting = (f"; {report.waiting_for_window} due but waiting for the send window"
-               if report.waiting_for_window else "")
-    _say(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+    _say(terminal.sent_total(sent, len(report.outcomes) - sent, report.waiting_for_window))
 
 
 @cli.command("schedule-setup", context_settings=CONTEXT_SETTINGS)
