@@ -127,7 +127,7 @@ class Group(click.Group):
             raise _Exit(str(exc), exc.exit_code) from None
         except BrokenPipeError:
             # The reader (head, true) left: not an error, and nothing more to say to it.
-            _quiet_stdout()
+            terminal.quiet_stdout()
             raise click.exceptions.Exit(0) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
                 KeyboardInterrupt, EOFError):
@@ -1008,15 +1008,6 @@ def _input_ended(exc: BaseException) -> bool:
     return False
 
 
-def _quiet_stdout() -> None:
-    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> int:
     """Call a Click entry point and translate what it raises into an exit code."""
     closed_stdin = sys.stdin is None
@@ -1055,7 +1046,7 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         click.echo("\nInterrupted.", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        _quiet_stdout()
+        terminal.quiet_stdout()
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -218,3 +218,15 @@ def cells(text: str) -> int:
     n = wcswidth(text)
     # -1 means a character with no defined width (a control character); count it as one.
     return n if n >= 0 else len(text)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

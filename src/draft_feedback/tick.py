@@ -44,7 +44,9 @@ def answer(argv: list[str]) -> int | None:
         sys.stdout.flush()
     except BrokenPipeError:
         # As the full command: the reader (head, true) left, which is no error.
-        _quiet_stdout()
+        from draft_feedback.terminal import quiet_stdout
+
+        quiet_stdout()
         return 0
     except (OSError, ValueError):
         return None  # the full command meets the same trouble and reports it
@@ -94,12 +96,3 @@ def idle_text(quiet: bool) -> str | None:
     if not text.isascii() or not text.replace("\n", "").isprintable():
         return None  # what Click does with other text on other terminals is Click's to say
     return text
-
-
-def _quiet_stdout() -> None:
-    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
