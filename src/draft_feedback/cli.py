@@ -1015,6 +1015,13 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         # Started with standard input closed (`<&-`, some service managers): reads see an
         # empty input and get the same clear errors, instead of failing on None.
         sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the whole run
+    # Started with standard output or error closed (`>&-`, a bare cron or service entry): the
+    # work is done all the same and what it says goes nowhere. Opening the null device here
+    # also takes the free descriptor, so no file opened later lands on 1 or 2.
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
     try:
         entry(args=argv, prog_name=prog_name, standalone_mode=False)
         sys.stdout.flush()  # here, where a reader that left (head, true) is caught below
