@@ -127,3 +127,33 @@ def test_a_cache_folder_that_cannot_be_written_never_fails_a_command(
                           text=True, timeout=60, env=dict(os.environ, XDG_CACHE_HOME=str(blocker)))
     assert done.returncode == 0, done.stderr
     assert blocker.read_text(encoding="utf-8") == "in the way\n"
+
+
+INSPECT_PROBE = """\
+import sys
+from draft_feedback import generated
+generated.install()
+print("inspect" in sys.modules)
+import dataclasses
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 2
+print(Point.__doc__, Point(1))
+import inspect
+print(inspect.signature(Point), inspect.getmodule(inspect) is sys.modules["inspect"])
+"""
+
+
+@pytest.mark.slow
+def test_dataclasses_loads_inspect_only_when_it_uses_it() -> None:
+    done = subprocess.run([sys.executable, "-c", INSPECT_PROBE], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ))
+    assert done.stderr == ""
+    # Not loaded by dataclasses' import; loaded, and the real one, for a class without a
+    # docstring (its signature becomes the docstring) and for anyone importing it afterwards.
+    assert done.stdout.splitlines() == [
+        "False",
+        "Point(x: int, y: int = 2) Point(x=1, y=2)",
+        "(x: int, y: int = 2) -> None True",
+    ]

@@ -23,6 +23,8 @@ from draft_feedback.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from click.shell_completion import CompletionItem
+
     from draft_feedback.workflow import Catalog, Config, Outbox, Record
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -125,7 +127,7 @@ class Group(click.Group):
             raise _Exit(str(exc), exc.exit_code) from None
         except BrokenPipeError:
             # The reader (head, true) left: not an error, and nothing more to say to it.
-            _quiet_stdout()
+            terminal.quiet_stdout()
             raise click.exceptions.Exit(0) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
                 KeyboardInterrupt, EOFError):
@@ -189,10 +191,12 @@ def _completion_app(ctx: click.Context) -> App:
 def _complete(kind: str) -> Callable[[click.Context, click.Parameter, str],
                                      list[click.shell_completion.CompletionItem]]:
     """Return a shell_complete function offering scenarios, areas, ids, templates or files."""
-    from click.shell_completion import CompletionItem
 
     def complete(ctx: click.Context, param: click.Parameter,
                  incomplete: str) -> list[CompletionItem]:
+        # Imported here, on a completion request: every other run builds these options only.
+        from click.shell_completion import CompletionItem
+
         if kind == "file":
             return [CompletionItem(incomplete, type="file")]
         try:
@@ -603,23 +607,14 @@ def send_due_cmd(app: App, dry_run: bool, limit: int | None, quiet: bool = False
     report = send_due(app.outbox, app.config, clock=utcnow, limit=limit, dry_run=dry_run)
     _print_report(report, app, quiet)
     if not quiet and not any(o.status == "sent" for o in report.outcomes):
-        upcoming = next_due(app.outbox)
-        if upcoming is None:
-            _say("Nothing is queued.")
-        elif upcoming[1] <= utcnow():  # a dry run, a failed try, or the send window is shut
-            _say(f"Next: request {upcoming[0].id}, due since {_when(upcoming[1], app)}.")
-        else:
-            _say(f"Next: request {upcoming[0].id} at {_when(upcoming[1], app)}.")
+        _say(terminal.next_queued(next_due(app.outbox), utcnow(), app.config.timezone))
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
 
 def _say(message: str, err: bool = False) -> None:
     """Print a line; off a terminal (cron, a log file) it starts with the time."""
-    stream = sys.stderr if err else sys.stdout
-    if not stream.isatty():
-        message = f"{utcnow().astimezone().isoformat(timespec='seconds')} {message}"
-    click.echo(message, err=err)
+    click.echo(terminal.stamped(message, sys.stderr if err else sys.stdout, utcnow()), err=err)
 
 
 def _print_report(report: Any, app: App, quiet: bool = False) -> None:
@@ -654,9 +649,7 @@ def _print_report(report: Any, app: App, quiet: bool = False) -> None:
     if quiet:
         return
     sent = sum(1 for o in report.outcomes if o.status == "sent")
-    waiting = (f"; {report.waiting_for_window} due but waiting for the send window"
-               if report.waiting_for_window else "")
-    _say(f"{sent} sent, {len(report.outcomes) - sent} not sent{waiting}.")
+    _say(terminal.sent_total(sent, len(report.outcomes) - sent, report.waiting_for_window))
 
 
 @cli.command("schedule-setup", context_settings=CONTEXT_SETTINGS)
@@ -1015,15 +1008,6 @@ def _input_ended(exc: BaseException) -> bool:
     return False
 
 
-def _quiet_stdout() -> None:
-    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> int:
     """Call a Click entry point and translate what it raises into an exit code."""
     closed_stdin = sys.stdin is None
@@ -1031,6 +1015,13 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         # Started with standard input closed (`<&-`, some service managers): reads see an
         # empty input and get the same clear errors, instead of failing on None.
         sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the whole run
+    # Started with standard output or error closed (`>&-`, a bare cron or service entry): the
+    # work is done all the same and what it says goes nowhere. Opening the null device here
+    # also takes the free descriptor, so no file opened later lands on 1 or 2.
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
     try:
         entry(args=argv, prog_name=prog_name, standalone_mode=False)
         sys.stdout.flush()  # here, where a reader that left (head, true) is caught below
@@ -1062,7 +1053,7 @@ def run(entry: Callable[..., Any], argv: list[str] | None, prog_name: str) -> in
         click.echo("\nInterrupted.", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        _quiet_stdout()
+        terminal.quiet_stdout()
         return 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -7,17 +7,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput
-from draft_feedback.wording import LANGUAGES, language_from_locale
 
+# typing costs a cron tick more than this module's own code (tick.py): read by checkers only.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from draft_feedback.addresses import Address
     from draft_feedback.timing import SendWindow
 
 APP_NAME = "draft-feedback"
+LANGUAGES = ("en-GB", "en-US")  # the spelling of the built-in text (wording.py)
 CONFIG_ENV = "DRAFT_FEEDBACK_CONFIG"
 HOME_ENV = "DRAFT_FEEDBACK_HOME"
 PASSWORD_ENV = "DRAFT_FEEDBACK_SMTP_PASSWORD"
@@ -30,6 +33,15 @@ DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 MAX_NODES = 20_000
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_TEXT_CHARS = 500  # one line of catalog text; a signature may be four times that
+
+
+def language_from_locale(environ: Mapping[str, str]) -> str:
+    """Return en-US when the locale says so (LC_ALL, LC_MESSAGES, LANG), else en-GB."""
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(key, "")
+        if value:
+            return "en-US" if value.replace("-", "_").startswith("en_US") else "en-GB"
+    return "en-GB"
 
 
 def user_config_dir() -> Path:

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import marshal
 import sys
-from typing import Any
+import types
 
 from draft_feedback import cache
+
+# typing costs a cron tick more than this module's own code (tick.py): read by checkers only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KIND = "code"
 FORMAT = b"dataclass methods 1"
@@ -35,14 +40,46 @@ def build_key() -> bytes:
 def install() -> None:
     """Let dataclasses run kept code for the source it writes; save new code at exit."""
     import atexit
-    import dataclasses
 
+    dataclasses = _import_dataclasses()
     if getattr(dataclasses, "exec", None) is kept_exec:
         return
     _load()
     # A module-level name comes before the builtin: only dataclasses' own exec calls see it.
     dataclasses.exec = kept_exec  # type: ignore[attr-defined]
     atexit.register(save)
+
+
+class _Inspect(types.ModuleType):
+    """What dataclasses knows as inspect until it first uses it, then the real module.
+
+    dataclasses imports inspect for one call, made only for a class without a docstring (all
+    of ours have one), and inspect brings ast, dis and tokenize along: a sixth of what a cron
+    tick with nothing to do spends (tick.py). Anything else importing inspect gets the real one.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        import dataclasses
+        import inspect
+
+        dataclasses.inspect = inspect  # type: ignore[attr-defined]
+        return getattr(inspect, name)
+
+
+def _import_dataclasses() -> types.ModuleType:
+    """Import dataclasses with inspect left for its first use, unless either is loaded."""
+    if "dataclasses" in sys.modules or "inspect" in sys.modules:
+        import dataclasses
+
+        return dataclasses
+    stand_in = _Inspect("inspect")
+    sys.modules["inspect"] = stand_in
+    try:
+        import dataclasses
+    finally:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+    return dataclasses
 
 
 def kept_exec(source: Any, globals: Any = None, locals: Any = None) -> None:

@@ -3,8 +3,10 @@
 `draft-feedback --help` (or `COMMAND --help`, or `--version`) prints text that Click itself
 produced on an earlier run with the same inputs: this version, the same source of the commands
 and of Click, the same terminal width and the same language settings. Anything else, and every
-cache miss, goes through Click as usual. At the end of a run the output is flushed and the atexit
-handlers run, then the process leaves without tearing down every module one by one.
+cache miss, goes through Click as usual. A cron tick (`send-due`) that finds nothing to do is
+answered without Click as well (tick.py); one with work to do, or any doubt, goes through Click.
+At the end of a run the output is flushed and the atexit handlers run, then the process leaves
+without tearing down every module one by one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ def main() -> NoReturn:
             else:
                 leave(0)
         leave(_answer_and_keep(argv, key))
+    if argv[:1] == ["send-due"]:
+        from draft_feedback import tick
+
+        if tick.applies(argv):
+            code = tick.answer(argv)
+            if code is not None:
+                leave(code)
     import gc
 
     from draft_feedback import generated

@@ -13,10 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput, DraftFeedbackError, Failure
+
+# typing costs a cron tick more than this module's own code (tick.py): read by checkers only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STATES = ("draft", "scheduled", "sending", "sent", "failed", "cancelled", "interrupted",
           "replied", "held")
@@ -432,6 +436,49 @@ class Outbox:
             raise
         return conn
 
+    def open_current(self) -> bool:
+        """Open the outbox only if it exists and is up to date, writing nothing; else False.
+
+        For a reader that must not change anything: where connect() would have work to do
+        first (create the file, run a migration, switch the journal mode) this answers False
+        and leaves it to connect(). A folder or file that connect() refuses is refused here too.
+        """
+        if self._conn is not None:
+            return True
+        if self.path.is_symlink() or not self.path.is_file():
+            return False
+        self._refuse_shared(self.home, "data folder")
+        self._refuse_shared(self.path, "outbox")
+        if not (os.access(self.path, os.W_OK) and os.access(self.home, os.W_OK)):
+            return False  # SQLite would open it read-only, where connect() reports the error
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, factory=_Connection)
+        except sqlite3.Error:
+            return False
+        _OPEN.add(conn)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            current = (
+                SCHEMA_TABLE in tables
+                and {r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA_TABLE}")}
+                == {name for name, _ in MIGRATIONS}
+                and str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal")
+            if current:
+                # Settings of this connection alone, as connect() makes them.
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error:
+            current = False
+        if not current:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
     def _prepare_files(self) -> None:
         try:
             if not self.home.exists():
@@ -643,6 +690,12 @@ class Outbox:
             sql += " LIMIT ?"
             params.append(limit)
         return [_row_to_record(r) for r in self._query(sql, params)]
+
+    def next_queued(self) -> tuple[Record, datetime] | None:
+        """Return the queued request that goes next, and when (its send time or its next try)."""
+        queued = [(r, max(t for t in (r.send_at, r.next_try_at, r.earliest_send_at) if t))
+                  for r in self.records(status="scheduled")]
+        return min(queued, key=lambda pair: pair[1]) if queued else None
 
     # --- writing ------------------------------------------------------------------------------
 

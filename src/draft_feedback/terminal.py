@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
 
+# typing costs a cron tick more than this module's own code (tick.py): read by checkers only.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from draft_feedback.workflow import Record
 
 HINTS = {
@@ -23,6 +26,29 @@ def when(t: datetime | None, tz: tzinfo) -> str:
     if t is None:
         return "-"
     return t.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def stamped(message: str, stream: Any, now: datetime) -> str:
+    """Return a line as send-due prints it: off a terminal (cron, a log file), after the time."""
+    if stream.isatty():
+        return message
+    return f"{now.astimezone().isoformat(timespec='seconds')} {message}"
+
+
+def sent_total(sent: int, not_sent: int, waiting: int) -> str:
+    """Return the last line of a send-due run: what was sent, what was not, what waits."""
+    waits = f"; {waiting} due but waiting for the send window" if waiting else ""
+    return f"{sent} sent, {not_sent} not sent{waits}."
+
+
+def next_queued(upcoming: tuple[Record, datetime] | None, now: datetime, tz: tzinfo) -> str:
+    """Say which queued request goes next and when, after a run that sent nothing."""
+    if upcoming is None:
+        return "Nothing is queued."
+    record, at = upcoming
+    if at <= now:  # a dry run, a failed try, or the send window is shut
+        return f"Next: request {record.id}, due since {when(at, tz)}."
+    return f"Next: request {record.id} at {when(at, tz)}."
 
 
 def why(record: Record, window: Any, tz: tzinfo) -> str:
@@ -192,3 +218,15 @@ def cells(text: str) -> int:
     n = wcswidth(text)
     # -1 means a character with no defined width (a control character); count it as one.
     return n if n >= 0 else len(text)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at nothing, so the flush at exit does not fail on a closed pipe again."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

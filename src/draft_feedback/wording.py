@@ -6,7 +6,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-LANGUAGES = ("en-GB", "en-US")
+# The spelling standards, and the locale's choice between them, belong to the config's
+# `language` key, which is read without this module; here they decide the words.
+from draft_feedback.config import LANGUAGES, language_from_locale  # noqa: F401
 
 # The built-in text is written in en-GB; this map turns it into en-US (and back, for text
 # that came in the other standard). Whole words only, first letter's case kept.
@@ -37,15 +39,6 @@ FOREIGN: Mapping[str, tuple[str, ...]] = {
     "en-GB": tuple(us for _, us in SPELLING if us != "practice"),
     "en-US": tuple(gb for gb, _ in SPELLING),
 }
-
-
-def language_from_locale(environ: Mapping[str, str]) -> str:
-    """Return en-US when the locale says so (LC_ALL, LC_MESSAGES, LANG), else en-GB."""
-    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(key, "")
-        if value:
-            return "en-US" if value.replace("-", "_").startswith("en_US") else "en-GB"
-    return "en-GB"
 
 
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:

@@ -292,9 +292,7 @@ def clean_edit(subject: str, body: str) -> tuple[str, str]:
 
 def next_due(outbox: Outbox) -> tuple[Record, datetime] | None:
     """Return the queued request that goes next, and when (its send time or its next try)."""
-    queued = [(r, max(t for t in (r.send_at, r.next_try_at, r.earliest_send_at) if t))
-              for r in outbox.records(status="scheduled")]
-    return min(queued, key=lambda pair: pair[1]) if queued else None
+    return outbox.next_queued()
 
 
 def retry_request(request_id: int, outbox: Outbox, now: datetime) -> Record:

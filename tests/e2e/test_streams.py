@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_config
+from conftest import SMTPServer, write_config
 
 COMMAND = str(Path(sys.executable).with_name("draft-feedback"))
 
@@ -86,3 +86,21 @@ def test_input_that_ends_early_is_not_an_interrupt(env: dict[str, str], args: li
     drafts = json.loads(subprocess.run([COMMAND, "list", "--json"], env=env, check=True,
                                        capture_output=True, text=True).stdout)
     assert len(drafts) == (4 if given else 3)
+
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_send_due_with_its_output_closed_still_sends(tmp_path: Path, smtp_server: SMTPServer,
+                                                     closed: str) -> None:
+    write_config(tmp_path / "config.yaml", smtp_server)
+    environment = dict(os.environ, DRAFT_FEEDBACK_HOME=str(tmp_path / "home"),
+                       DRAFT_FEEDBACK_CONFIG=str(tmp_path / "config.yaml"))
+    subprocess.run([COMMAND, "new", "--to", "Priya Shah <priya@example.com>", "--org", "Acme",
+                    "--rejected", "2026-01-05T16:00", "--schedule"], env=environment,
+                   check=True, capture_output=True, timeout=60)
+    result = subprocess.run(["bash", "-c", f'"$0" send-due {closed}', COMMAND],
+                            env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert [m.rcpt_tos for m in smtp_server.received] == [["priya@example.com"]]
+    listed = subprocess.run([COMMAND, "list", "--json"], env=environment, check=True,
+                            capture_output=True, text=True).stdout
+    assert [r["status"] for r in json.loads(listed)] == ["sent"]
