@@ -39,6 +39,7 @@ _QUESTION = re.compile(r"\?[?!]*")
 # Contractions typed without the apostrophe ("didnt", "im"): the rules are written with it.
 _BARE_CONTRACTION = re.compile(
     r"\b(?:(?:did|does|do|was|were|is|are|has|have|had|could|should|would|must|need|ca|wo)(?=nt\b)"
+    r"|(?:should|would|could|must|might)(?=ve\b)|we(?=ve\b)"
     r"|i(?=m\b|ve\b)|(?:you|they)(?=re\b|ve\b)|(?:that|what|there|who)(?=s\b))",
     re.IGNORECASE,
 )
@@ -183,22 +184,49 @@ def _compile(source: str, where: str, error: type[Exception],
     return compiled
 
 
+class RuleSet(tuple[Rule, ...]):
+    """The rules to check with, and the traps the learned layer stays quiet on."""
+
+    # Traps from `tone.disable: [model-<trap>]`; "model" alone silences the whole layer.
+    quiet: frozenset[str] = frozenset()
+
+
+# The learned layer's findings have rule ids "model-<trap>"; `tone.disable` takes them too.
+LEARNED = "model"
+
+
+def learned_ids() -> tuple[str, ...]:
+    """Return the rule ids of the learned layer's findings, one per trap, and "model"."""
+    from draft_feedback.tonemodel import TRAPS
+
+    return (LEARNED, *(f"{LEARNED}-{trap}" for trap in TRAPS))
+
+
 def load_rules(extra: Sequence[Mapping[str, object]] = (), disable: Iterable[str] = (),
                source: str = "config") -> tuple[Rule, ...]:
-    """Return the built-in rules minus the ids in `disable`, plus the user's `extra` rules."""
+    """Return the built-in rules minus the ids in `disable`, plus the user's `extra` rules.
+
+    `disable` may also name the learned layer's ids: "model-sarcasm" silences it for one trap,
+    "model" for all of them.
+    """
     builtin = builtin_rules()
     if isinstance(disable, str):
         disable = (disable,)
     disabled = set()
+    quiet = set()
     known = {r.id for r in builtin}
+    learned = learned_ids() if disable else ()
     # workflow.py passes "<file>: tone"; the bare default names the config itself.
     prefix = f"{source}." if source.endswith("tone") else f"{source}: tone."
     for rule_id in disable:
+        if rule_id in learned:
+            quiet.add(rule_id.removeprefix(LEARNED).removeprefix("-") or LEARNED)
+            continue
         if rule_id not in known:
             raise BadInput(f"{prefix}disable: unknown rule id {rule_id!r}; valid ids: "
-                           + ", ".join(sorted(known)))
+                           + ", ".join([*sorted(known), *learned]))
         disabled.add(rule_id)
-    if not disabled and not extra:
+    if not disabled and not extra and not quiet:
         return builtin
     rules = [r for r in builtin if r.id not in disabled]
     taken = {r.id for r in rules}
@@ -209,7 +237,9 @@ def load_rules(extra: Sequence[Mapping[str, object]] = (), disable: Iterable[str
                            "another rule; choose a new id, or disable the built-in one first")
         taken.add(rule.id)
         rules.append(rule)
-    return tuple(rules)
+    chosen = RuleSet(rules)
+    chosen.quiet = frozenset(quiet)
+    return chosen
 
 
 def _extra_rule(raw: object, where: str) -> Rule:
@@ -334,6 +364,41 @@ class _Text:
         return left, stop if self.text[stop] == "\n" else stop + 1
 
 
+# Where the learned layer cuts sentences: after a run of ., ! or ? (with a closing quote or
+# bracket) before a space, and at every paragraph break.
+_SENTENCE_CUT = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)|\n")
+_LIST_NUMBER = re.compile(r"(?:\d+|[a-z])[.)]\s+|[-*\u2022]\s+", re.IGNORECASE)
+# A greeting, a sign-off or a list number is not a sentence the model can read.
+MODEL_MIN_WORDS = 3
+
+
+def _sentence_spans(read: _Text) -> list[tuple[int, int]]:
+    """Return the (start, end) of each sentence of the read text the learned layer scores."""
+    spans = []
+    start = 0
+    text = read.text
+    for cut in [*_SENTENCE_CUT.finditer(text), None]:
+        end = cut.end() if cut is not None else len(text)
+        left, right = start, end
+        while left < right and text[left].isspace():
+            left += 1
+        numbered = _LIST_NUMBER.match(text, left, right)
+        if numbered:
+            left = numbered.end()
+        while right > left and text[right - 1].isspace():
+            right -= 1
+        if len(_WORD.findall(text, left, right)) >= MODEL_MIN_WORDS:
+            spans.append((left, right))
+        start = end
+    return spans
+
+
+def sentences(text: str) -> list[str]:
+    """Return the sentences of a text as the learned layer reads them (for training)."""
+    read = _Text(text)
+    return [read.text[left:right] for left, right in _sentence_spans(read)]
+
+
 def _apostrophes(text: str, where: list[int]) -> tuple[str, list[int]]:
     """Put the apostrophe back into bare contractions, keeping the map to the original."""
     parts: list[str] = []
@@ -355,16 +420,23 @@ def _apostrophes(text: str, where: list[int]) -> tuple[str, list[int]]:
 
 
 def check(text: str, rules: Sequence[Rule] | None = None, *, max_questions: int = 3,
-          max_words: int = 180) -> list[Finding]:
-    """Tone-check a text; return the findings sorted by line and column."""
+          max_words: int = 180, learned: bool = True) -> list[Finding]:
+    """Tone-check a text; return the findings sorted by line and column.
+
+    The rules run first; then the learned layer reads each sentence no rule flagged and adds
+    at most one warning per sentence (rule id "model-<trap>"). `learned=False` leaves it out.
+    """
     if max_questions < 0 or max_words < 0:
         raise ValueError("max_questions and max_words must not be negative")
     if rules is None:
         rules = load_rules()
     read = _Text(text)
     found: list[tuple[int, int, int, Finding]] = []
+    taken: list[int] = []  # where rule findings start: their sentences are the rules' to report
     for order, rule in enumerate(rules):
         for start, end, message in _matches(rule, read, max_questions, max_words):
+            if rule.trap != "length":
+                taken.append(start)
             line, column = read.position(start)
             finding = Finding(
                 rule=rule.id,
@@ -377,8 +449,47 @@ def check(text: str, rules: Sequence[Rule] | None = None, *, max_questions: int 
                 suggestion=rule.suggestion,
             )
             found.append((line, column, order, finding))
+    quiet: frozenset[str] = getattr(rules, "quiet", frozenset())
+    if learned and LEARNED not in quiet and read.text.strip():
+        found += _learned(read, rules, taken, quiet, len(rules))
     found.sort(key=lambda item: item[:3])
     return [item[3] for item in found]
+
+
+def _learned(read: _Text, rules: Sequence[Rule], taken: list[int], quiet: frozenset[str],
+             order: int) -> list[tuple[int, int, int, Finding]]:
+    """The learned layer's findings: one warning per sentence that no rule flagged."""
+    from draft_feedback import tonemodel
+
+    spans = _sentence_spans(read)
+    if not spans:
+        return []
+    # A sentence that a built-in rule the user disabled would flag stays quiet: disabling
+    # "demanding-why" should not bring "why didn't I" back as a learned finding.
+    present = {id(rule) for rule in rules}
+    for rule in builtin_rules():
+        if id(rule) not in present and rule.kind == "pattern":
+            taken += [start for start, _, _ in _matches(rule, read, 0, 0)]
+    taken.sort()
+    try:
+        model = tonemodel.load()
+    except (OSError, ValueError) as exc:
+        raise Failure(f"{tonemodel.model_path()}: cannot read the tone model ({exc}); "
+                      "reinstall draft-feedback") from None
+    out = []
+    for left, right in spans:
+        first = bisect.bisect_left(taken, left)
+        if first < len(taken) and taken[first] < right:
+            continue
+        trap = model.classify(read.text[left:right])
+        if trap is None or trap in quiet:
+            continue
+        line, column = read.position(left)
+        words = tonemodel.WORDS[trap]
+        out.append((line, column, order, Finding(
+            rule=f"{LEARNED}-{trap}", trap=trap, severity="warning", line=line, column=column,
+            excerpt=read.excerpt(left, right), message=words[0], suggestion=words[1])))
+    return out
 
 
 def _matches(rule: Rule, read: _Text, max_questions: int,
@@ -414,7 +525,45 @@ def _matches(rule: Rule, read: _Text, max_questions: int,
                     excused[bounds] = rule.unless.search(read.text, *bounds) is not None
                 if excused[bounds]:
                     continue
+            if _out_of_scope(rule, read, start, end):
+                continue
             yield start, end, rule.message
+
+
+# Negation and questions, for every built-in rule at once rather than rule by rule.
+# A match is released when a negated request comes before it in its clause ("Please don't feel
+# you have to reply", "I'm not asking you to reconsider", "there's no need to justify it").
+_RELEASE = re.compile(
+    r"\bno\s+need\b"
+    r"|\bnot\s+(?:at\s+all\s+)?(?:asking|expecting|trying|writing|looking|hoping|suggesting|"
+    r"saying|requesting|here\s+to)\b"
+    r"|(?:n't|\bnot|\bnever)\s+(?:\w+\s+)?(?:ask|asking|expect|expecting|want|wish|mean|"
+    r"intend|trying|need|have\s+to|must)\b"
+    r"|(?:n't|\bnot|\bnever)\s+(?:feel|think)\s+(?:that\s+)?(?:you|anyone)\s+"
+    r"(?:have|has|need|must|should|owe)\b"
+    r"|(?:n't|\bnot)\s+(?:think|believe|say|claim)\s+(?:that\s+)?I\s+(?:deserve|am\s+owed)\b",
+    re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:but|although|though|yet)\b", re.IGNORECASE)
+# A question put to the reader asks their view: "Is there a course you think I should
+# consider?" is not mind-reading, "What should I change first?" is no should-statement.
+# "Why" questions are left to the rules: they are how a demand is usually put.
+_ASKING = re.compile(r"(?:is|are|was|were|do|does|did|could|would|can|will|should|what|which|"
+                     r"how|where|when|who|whom)\b", re.IGNORECASE)
+_ASKED_TRAPS = frozenset({"mind-reading", "should-statements"})
+
+
+def _out_of_scope(rule: Rule, read: _Text, start: int, end: int) -> bool:
+    """True if a built-in rule's match sits under a negated request or in a question."""
+    left, right = read.sentence(start, end)
+    text = read.text
+    for release in _RELEASE.finditer(text, left, end):
+        if release.start() >= start:
+            break
+        if not _CLAUSE_BREAK.search(text, release.end(), start):
+            return True
+    if rule.trap in _ASKED_TRAPS and text[left:right].rstrip().endswith("?"):
+        return _ASKING.match(text, left) is not None
+    return False
 
 
 def _over_limit(rule: Rule, read: _Text, unit: re.Pattern[str],
