@@ -264,3 +264,17 @@ def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def imap_account(imap_server: Any) -> Any:
     """A fresh account with an empty Maildir on the shared Dovecot."""
     return imap_server.account()
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once per test run (without isolation: no index needed)."""
+    import subprocess
+    import sys
+
+    dist = tmp_path_factory.mktemp("dist")
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                    str(dist), str(root)], check=True, capture_output=True, timeout=300)
+    [wheel] = dist.glob("draft_feedback-*.whl")
+    return wheel

@@ -16,7 +16,6 @@ from draft_feedback.errors import BadInput
 
 from conftest import write_config
 
-ROOT = Path(__file__).resolve().parent.parent
 FINDING_KEYS = {"rule", "trap", "severity", "line", "column", "excerpt", "message", "suggestion"}
 
 # The examples: hurtful sentences the rules alone let through.
@@ -213,11 +212,9 @@ def test_the_model_file_is_small_and_loads_quickly() -> None:
 
 
 @pytest.mark.slow
-def test_the_weights_ship_in_the_wheel_and_load_from_there(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-                    str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
-    [wheel] = dist.glob("draft_feedback-*.whl")
+def test_the_weights_ship_in_the_wheel_and_load_from_there(tmp_path: Path,
+                                                           built_wheel: Path) -> None:
+    wheel = built_wheel
     target = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         assert "draft_feedback/templates/tone_model.bin" in archive.namelist()

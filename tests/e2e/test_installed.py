@@ -12,14 +12,11 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_wheel_installs_and_drafts_from_another_directory(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-                    str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
-    [wheel] = dist.glob("draft_feedback-*.whl")
+def test_wheel_installs_and_drafts_from_another_directory(tmp_path: Path,
+                                                          built_wheel: Path) -> None:
+    wheel = built_wheel
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
