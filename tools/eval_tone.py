@@ -5,7 +5,7 @@
                                               (thresholds chosen inside those six alone),
                                               measure on the one left out; print the table
     python tools/eval_tone.py --misses        the same, listing what each fold missed
-    python tools/eval_tone.py --frozen FILE   score one corpus file (same YAML format) with the
+    python tools/eval_tone.py --frozen FILE.. score corpus files (same YAML format) with the
                                               shipped weights and rules, exactly as `check` does
 
 Recall is "any finding" (a rule or the learned layer) on hurtful sentences; false errors and
@@ -149,34 +149,37 @@ def crossval(misses: bool) -> None:
     print(goals(rows))
 
 
-def frozen(path: Path, misses: bool) -> None:
-    """Score one corpus file with the shipped rules and weights, as `check` does."""
+def frozen(paths: Sequence[Path], misses: bool) -> None:
+    """Score corpus files with the shipped rules and weights, as `check` does: one column each."""
     from draft_feedback import tone
 
-    samples = t.load_file(path)
-    judged = []
-    for s in samples:
-        findings = [f for f in tone.check(s.text) if f.trap != "length"]
-        worst = ("error" if any(f.severity == "error" for f in findings)
-                 else "warning" if findings else None)
-        judged.append((s, worst))
-        if misses and (worst is None) == (s.kind == "hurtful"):
-            print(f"  {'miss' if worst is None else 'false ' + worst} [{s.label}/{s.kind}] "
-                  f"{s.text}")
-    rows = [figures(samples[0].writer, judged)]
+    trained = {s.text for ss in t.corpus().values() for s in ss}
+    rows = []
+    for path in paths:
+        samples = t.load_file(path)
+        judged = []
+        for s in samples:
+            findings = [f for f in tone.check(s.text) if f.trap != "length"]
+            worst = ("error" if any(f.severity == "error" for f in findings)
+                     else "warning" if findings else None)
+            judged.append((s, worst))
+            if misses and (worst is None) == (s.kind == "hurtful"):
+                print(f"  {'miss' if worst is None else 'false ' + worst} [{s.label}/{s.kind}] "
+                      f"{s.text}")
+        rows.append(figures(samples[0].writer, judged))
+        seen = sum(s.text in trained for s in samples)
+        if seen:
+            print(f"note: {seen} of the {len(samples)} sentences of {path} are in "
+                  "tests/tone_corpus/, which the shipped weights were trained on; figures on "
+                  "them flatter the check")
     print(table(rows))
     print(goals(rows))
-    trained = {s.text for ss in t.corpus().values() for s in ss}
-    seen = sum(s.text in trained for s in samples)
-    if seen:
-        print(f"note: {seen} of these {len(samples)} sentences are in tests/tone_corpus/, which "
-              "the shipped weights were trained on; figures on them flatter the check")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frozen", metavar="FILE", type=Path,
-                        help="score this corpus file with the shipped weights instead")
+    parser.add_argument("--frozen", metavar="FILE", type=Path, nargs="+",
+                        help="score these corpus files with the shipped weights instead")
     parser.add_argument("--misses", action="store_true", help="list misses and false findings")
     args = parser.parse_args(argv)
     if args.frozen:
