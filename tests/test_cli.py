@@ -235,7 +235,8 @@ def test_edit_runs_the_editor_and_checks_again(run: Run, config_file: Path, tmp_
     script.write_text(textwrap.dedent("""\
         import sys
         path = sys.argv[1]
-        text = open(path).read().replace("Hi Priya,", "Hi Priya, please RECONSIDER!!")
+        text = open(path).read().replace("Hi Priya,",
+                                         "Hi Priya, please RECONSIDER!! I was SO READY.")
         text = text.replace("Subject: ", "Subject: Edited: ")
         open(path, "w").write(text)
         """))

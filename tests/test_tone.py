@@ -26,7 +26,13 @@ def corpus() -> dict[str, list[str]]:
 
 
 def rules_hit(text: str, *, max_questions: int = 3, max_words: int = 180) -> set[str]:
-    return {f.rule for f in tone.check(text, max_questions=max_questions, max_words=max_words)}
+    """What the check reports, and what each rule finds alone: check() reports one finding a
+    sentence, so a rule that a stronger one outranks in the same sentence shows only alone."""
+    limits = {"max_questions": max_questions, "max_words": max_words}
+    hit = {f.rule for f in tone.check(text, **limits)}
+    for rule in tone.load_rules():
+        hit |= {f.rule for f in tone.check(text, [rule], learned=False, **limits)}
+    return hit
 
 
 # --- the corpus: the quality bar ------------------------------------------------------------
@@ -326,8 +332,8 @@ def test_shouting_capitals_spares_acronyms(text: str, shouting: bool) -> None:
 
 
 def test_shouting_excerpt_is_the_run_of_capitals() -> None:
-    finding = next(f for f in tone.check("Honestly, I AM SO UPSET today")
-                   if f.rule == "shouting-capitals")
+    [shouting] = [r for r in tone.load_rules() if r.id == "shouting-capitals"]
+    [finding] = tone.check("Honestly, I AM SO UPSET today", [shouting], learned=False)
     assert (finding.column, finding.excerpt) == (16, "SO UPSET")
 
 
@@ -363,7 +369,7 @@ def test_extra_rules_from_the_config_are_checked() -> None:
          "suggestion": "I'd value your perspective."},
     ]
     rules = tone.load_rules(extra, disable=["venting"])
-    findings = tone.check("Thank you.\n*Sigh*, I will go to Globex then.", rules)
+    findings = tone.check("Thank you.\n*Sigh*. I will go to Globex then.", rules)
     assert [(f.rule, f.trap, f.severity, f.line, f.column, f.excerpt) for f in findings] == [
         ("no-sigh", "custom", "warning", 2, 2, "Sigh"),
         ("no-competitor", "framing", "error", 2, 22, "Globex"),
@@ -414,3 +420,15 @@ def test_a_disabled_builtin_id_can_be_reused() -> None:
 def test_two_extra_rules_with_one_id_are_refused() -> None:
     with pytest.raises(BadInput, match=r"tone\.rules\[1\] \(id 'x'\): id is already used"):
         tone.load_rules([GOOD, GOOD])
+
+
+def test_a_sentence_is_reported_once_an_error_first() -> None:
+    text = ("WHY did you not pick me?? This is so unfair.\n"
+            "PLEASE RECONSIDER!!\n"
+            "I was SO READY for this role!!")
+    assert [(f.line, f.rule, f.severity, f.excerpt) for f in tone.check(text)] == [
+        (1, "demanding-why", "error", "WHY did you not pick me??"),
+        (1, "unfair", "error", "unfair"),
+        (2, "reconsider", "error", "PLEASE RECONSIDER"),
+        (3, "shouting-capitals", "warning", "SO READY"),
+    ]

@@ -423,8 +423,10 @@ def check(text: str, rules: Sequence[Rule] | None = None, *, max_questions: int 
           max_words: int = 180, learned: bool = True) -> list[Finding]:
     """Tone-check a text; return the findings sorted by line and column.
 
-    The rules run first; then the learned layer reads each sentence no rule flagged and adds
-    at most one warning per sentence (rule id "model-<trap>"). `learned=False` leaves it out.
+    The rules run first, one finding a sentence (an error before a warning, then the rule that
+    comes first); then the learned layer reads each sentence no rule flagged and adds at most
+    one warning (rule id "model-<trap>"). The length rules speak of the whole email and are
+    kept besides. `learned=False` leaves the layer out.
     """
     if max_questions < 0 or max_words < 0:
         raise ValueError("max_questions and max_words must not be negative")
@@ -433,10 +435,9 @@ def check(text: str, rules: Sequence[Rule] | None = None, *, max_questions: int 
     read = _Text(text)
     found: list[tuple[int, int, int, Finding]] = []
     taken: list[int] = []  # where rule findings start: their sentences are the rules' to report
+    best: dict[int, tuple[tuple[bool, int, int], tuple[int, int, int, Finding]]] = {}
     for order, rule in enumerate(rules):
         for start, end, message in _matches(rule, read, max_questions, max_words):
-            if rule.trap != "length":
-                taken.append(start)
             line, column = read.position(start)
             finding = Finding(
                 rule=rule.id,
@@ -448,7 +449,17 @@ def check(text: str, rules: Sequence[Rule] | None = None, *, max_questions: int 
                 message=message,
                 suggestion=rule.suggestion,
             )
-            found.append((line, column, order, finding))
+            if rule.trap == "length":  # about the whole email, not one sentence's wording
+                found.append((line, column, order, finding))
+                continue
+            taken.append(start)
+            # A sentence is reported once: an error before a warning, then the rule that
+            # comes first in the rules file (demands before traps before shouting).
+            sentence = read.sentence(start, start)[0]
+            rank = (rule.severity != "error", order, start)
+            if sentence not in best or rank < best[sentence][0]:
+                best[sentence] = (rank, (line, column, order, finding))
+    found += [item for _, item in best.values()]
     quiet: frozenset[str] = getattr(rules, "quiet", frozenset())
     if learned and LEARNED not in quiet and read.text.strip():
         found += _learned(read, rules, taken, quiet, len(rules))
