@@ -160,7 +160,9 @@ def _yes(_: str) -> bool:
 
 def unusual_time(at: datetime, config: Config, now: datetime) -> str | None:
     """Say why a chosen send time needs a second look: it is past, or the window is shut."""
-    shown = at.astimezone(config.timezone).strftime("%a %Y-%m-%d %H:%M %Z")
+    from draft_feedback.terminal import when
+
+    shown = when(at, config.timezone)
     if at < now:
         return f"{shown} is in the past, so it would go at the next send-due run"
     window = config.send_window
