@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from draft_feedback import cache, tone
-from draft_feedback.patterns import KIND, PatternCache, build_key
+from draft_feedback.patterns import FORMAT, KIND, PatternCache, build_key
 
 HERE = Path(__file__).parent
 
@@ -90,7 +90,7 @@ def test_the_built_in_rules_find_the_same_with_kept_code() -> None:
 def write_raw(payload: bytes, name: str = "words") -> None:
     """Write an entry as PatternCache does: a digest of the payload, then the payload."""
     cache.write(KIND, PatternCache(name)._file(),
-                cache.digest(b"compiled patterns 1", payload).encode() + payload)
+                cache.digest(FORMAT, payload).encode() + payload)
 
 
 def damage_cut(data: bytes) -> None:
@@ -122,8 +122,15 @@ def wrong_shape(data: bytes) -> None:
     write_raw(marshal.dumps((build_key(), {("\\bsorry\\b", 2): "not an entry"})))
 
 
+def wrong_starts(data: bytes) -> None:
+    # A start that no match begins with would hide matches: a damaged one is not used.
+    key, entries = marshal.loads(data[32:])
+    entries = {k: (*v[:5], (frozenset({"zzzzz"}), frozenset(), False)) for k, v in entries.items()}
+    write_raw(marshal.dumps((key, entries)))
+
+
 @pytest.mark.parametrize("damage", [damage_cut, damage_byte, damage_garbage, stale_build,
-                                    invalid_code, wrong_shape])
+                                    invalid_code, wrong_shape, wrong_starts])
 def test_a_damaged_or_stale_file_is_ignored_and_written_again(damage: object) -> None:
     sources = [("\\bsorry\\b", re.IGNORECASE), ("(?P<word>always|never)", re.IGNORECASE)]
     first = PatternCache("words")

@@ -8,6 +8,10 @@ decides the code is the same: the interpreter's build, the engine's version and 
 the exact pattern text and flags. Before an entry is written, the pattern rebuilt from it must
 equal a fresh `re.compile`; any fault, in reading or in rebuilding, means compiling as usual.
 A folder that cannot be read or written makes the first use slower, never a failure.
+
+With the code, an entry keeps where the pattern's matches can start (see `starts_of`), so that
+a text searched by many patterns is read once into an index and each pattern is tried only at
+the places it could match (`Scanner`), with the same matches as `finditer`.
 """
 
 from __future__ import annotations
@@ -15,16 +19,22 @@ from __future__ import annotations
 import marshal
 import re
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from draft_feedback import cache
 
 KIND = "re"
-FORMAT = b"compiled patterns 1"
+FORMAT = b"compiled patterns 2, starts 4"  # change when starts_of reads differently
+
+# Where a pattern's matches can start: every match begins with one of these texts (lower-cased,
+# one to three characters), found either only at the start of a word or anywhere.
+Starts = tuple[frozenset[str], frozenset[str]]
 
 # One entry: the flags the engine settled on, its code, the group count, the named groups both
-# ways. Exactly the arguments that re's own compiler hands to _sre.compile.
-Entry = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]
+# ways (exactly the arguments that re's own compiler hands to _sre.compile), and its Starts or
+# None when they cannot be told.
+Entry = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...], Starts | None]
 
 
 def build_key() -> bytes:
@@ -49,27 +59,34 @@ class PatternCache:
 
     def compile(self, source: str, flags: int = 0) -> re.Pattern[str]:
         """Return `re.compile(source, flags)`, from the kept code when there is any."""
+        return self.scanner(source, flags).pattern
+
+    def scanner(self, source: str, flags: int = 0) -> Scanner:
+        """Return a Scanner of `re.compile(source, flags)`, from the kept entry if there is one."""
         flags = int(flags)
         key = (source, flags)
         entry = self._load().get(key)
         if entry is not None:
             try:
                 compiled = _rebuild(source, entry)
+                starts = _checked_starts(entry[5])
             except Exception:  # any fault in a kept entry means compiling afresh
                 compiled = None
             if compiled is not None:
                 self._used[key] = entry
                 self.reused += 1
-                return compiled
+                return Scanner(compiled, starts)
         compiled = re.compile(source, flags)  # raises re.error as usual
         self._missed = True
+        starts = None
         try:
             entry = _entry(source, flags)
             if _rebuild(source, entry) == compiled:
                 self._used[key] = entry
-        except Exception:  # an engine this module does not know: no caching
+                starts = entry[5]
+        except Exception:  # an engine this module does not know: no caching, no index
             pass
-        return compiled
+        return Scanner(compiled, starts)
 
     def save(self) -> None:
         """Write the patterns compiled through this cache, if any had to be compiled afresh."""
@@ -113,20 +130,218 @@ def _entry(source: str, flags: int) -> Entry:
     from re import _compiler, _parser  # type: ignore[attr-defined]
 
     parsed = _parser.parse(source, flags)
+    final_flags = int(flags | parsed.state.flags)
+    starts = None if final_flags & (re.ASCII | re.LOCALE) else starts_of(parsed)
     code = _compiler._code(parsed, flags)
     groupindex = dict(parsed.state.groupdict)
     indexgroup: list[str | None] = [None] * parsed.state.groups
     for group_name, index in groupindex.items():
         indexgroup[index] = group_name
     # Plain ints: the compiler's opcodes and flags are int subclasses, which marshal refuses.
-    return (int(flags | parsed.state.flags), [int(op) for op in code],
-            int(parsed.state.groups) - 1, groupindex, tuple(indexgroup))
+    return (final_flags, [int(op) for op in code],
+            int(parsed.state.groups) - 1, groupindex, tuple(indexgroup), starts)
 
 
 def _rebuild(source: str, entry: Any) -> re.Pattern[str]:
     import _sre
 
-    final_flags, code, groups, groupindex, indexgroup = entry
+    final_flags, code, groups, groupindex, indexgroup, _ = entry
     compiled: re.Pattern[str] = _sre.compile(source, final_flags, code, groups, groupindex,
                                              indexgroup)
     return compiled
+
+
+# --- where matches can start ---------------------------------------------------------------------
+
+class _Fold(dict[int, int]):
+    """How a text is folded for finding places, one character for one (the same length).
+
+    ASCII capitals become small letters, and so do the four other characters that an ASCII
+    letter matches under IGNORECASE (the whole of Unicode was searched; tests/test_scanner.py
+    searches it again). Any other digit becomes 0 and any other space a space, as \\d and \\s
+    are read as their ASCII members. Anything else stays as it is.
+    """
+
+    def __missing__(self, code: int) -> int:
+        char = chr(code)
+        folded = 48 if char.isdecimal() else 32 if char.isspace() else code
+        self[code] = folded
+        return folded
+
+
+_FOLD = _Fold({**{c: c + 32 for c in range(ord("A"), ord("Z") + 1)},
+               0x130: ord("i"), 0x131: ord("i"), 0x17F: ord("s"), 0x212A: ord("k")})
+START_CHARS = 3  # the longest start kept: longer ones hardly narrow the places to try
+_MOST_STARTS = 4096  # past this many, a pattern is simply searched
+_END = ("end of a start",)  # marks where the walk must stop: what follows is not known
+
+
+def _ascii_classes() -> dict[tuple[Any, Any], list[tuple[Any, int]]]:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    members = {c.CATEGORY_DIGIT: "0123456789",
+               c.CATEGORY_SPACE: "".join(chr(i) for i in range(128) if chr(i).isspace())}
+    return {(c.CATEGORY, category): [(c.LITERAL, ord(char)) for char in chars]
+            for category, chars in members.items()}
+
+
+_CLASSES = _ascii_classes()
+
+
+def starts_of(parsed: Any) -> Starts | None:
+    """Tell where the matches of a parsed pattern can start, or None if that cannot be told.
+
+    Walks the pattern from its start through literals, small character sets, alternatives and
+    groups, skipping zero-width assertions, up to START_CHARS characters; anything else ends a
+    start early. A start behind a word boundary (\\b) counts only at the start of a word.
+    Every match of the pattern begins with one of the starts returned: it is a superset.
+    """
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    word: set[str] = set()
+    anywhere: set[str] = set()
+
+    def walk(items: list[Any], prefix: str, bounded: bool) -> bool:
+        """Add the starts of items + what follows; False if a start cannot be told."""
+        for index, item in enumerate(items):
+            if len(prefix) >= START_CHARS or item is _END:
+                break
+            op, av = item
+            if op is c.AT:
+                if av in (c.AT_BOUNDARY, c.AT_UNI_BOUNDARY) and not prefix:
+                    bounded = True
+                continue
+            if op in (c.ASSERT, c.ASSERT_NOT):
+                continue  # a look-around reads without moving: the start is what follows
+            rest = items[index + 1:]
+            if op is c.SUBPATTERN:
+                return walk(list(av[3]) + rest, prefix, bounded)
+            if op is c.ATOMIC_GROUP:
+                return walk(list(av) + rest, prefix, bounded)
+            if op is c.BRANCH:
+                return all(walk(list(alt) + rest, prefix, bounded) for alt in av[1])
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                low, high, body = av
+                # Once through the body, then what follows; or, when it repeats, the body alone
+                # (the start ends where it does). An optional part may also be left out.
+                entered = list(body) + (rest if high == 1 else [_END])
+                return (low > 0 or walk(rest, prefix, bounded)) and walk(entered, prefix, bounded)
+            if op is c.IN and any(item in _CLASSES for item in av):
+                # \d and \s read as their ASCII members: the fold turns any other digit into
+                # 0 and any other space into a space.
+                av = [member for item in av
+                      for member in _CLASSES.get(item, [item])]
+            chars = _literal_chars(op, av, c)
+            if chars is None:
+                break
+            if len(word) + len(anywhere) + len(chars) > _MOST_STARTS:
+                return False
+            return all(walk(rest, prefix + char, bounded) for char in chars)
+        if not prefix:
+            return False  # the pattern may match from any character, or match nothing
+        on_word = bounded and (prefix[0].isalnum() or prefix[0] == "_")
+        (word if on_word else anywhere).add(prefix)
+        return True
+
+    if not walk(list(parsed), "", False):
+        return None
+    return frozenset(word), frozenset(anywhere)
+
+
+def _literal_chars(op: Any, av: Any, c: Any) -> list[str] | None:
+    """The lower-cased ASCII characters one pattern item matches, or None if not that simple."""
+    if op is c.LITERAL:
+        chars = [chr(av)]
+    elif op is c.IN:
+        chars = []
+        for item_op, item in av:
+            if item_op is c.LITERAL:
+                chars.append(chr(item))
+            elif item_op is c.RANGE and item[1] - item[0] < 64:
+                chars.extend(chr(i) for i in range(item[0], item[1] + 1))
+            else:
+                return None  # a negated set, a class such as \\w: anything may start here
+    else:
+        return None
+    if not all(char.isascii() for char in chars):
+        return None
+    return sorted({char.lower() for char in chars})
+
+
+def _checked_starts(value: Any) -> Starts | None:
+    if value is None:
+        return None
+    word, anywhere = value
+    if not (isinstance(word, frozenset) and isinstance(anywhere, frozenset)
+            and all(isinstance(s, str) and 0 < len(s) <= START_CHARS for s in word | anywhere)):
+        raise ValueError("damaged starts")
+    return word, anywhere
+
+
+class TextIndex:
+    """A text read once for scanners: its fold, and the starts of its words by their first
+    one to three characters."""
+
+    _WORD_START = re.compile(r"\b\w")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.fold = text.lower() if text.isascii() else text.translate(_FOLD)
+        fold = self.fold
+        starts = [match.start() for match in self._WORD_START.finditer(fold)]
+        self.words: list[dict[str, list[int]]] = [{}]  # by size: the start's text -> places
+        for size in range(1, START_CHARS + 1):
+            places: dict[str, list[int]] = {}
+            for at in starts:
+                start = fold[at:at + size]
+                found = places.get(start)
+                if found is None:
+                    places[start] = [at]
+                else:
+                    found.append(at)
+            self.words.append(places)
+
+    def places(self, starts: Starts) -> list[int]:
+        """Return, in order, every place of the text where one of the starts begins."""
+        word, anywhere = starts
+        found: list[int] = []
+        for size in range(1, START_CHARS + 1):
+            index = self.words[size]
+            for start in index.keys() & word:
+                found.extend(index[start])
+        fold = self.fold
+        for start in anywhere:
+            at = fold.find(start)
+            while at >= 0:
+                found.append(at)
+                at = fold.find(start, at + 1)
+        return sorted(set(found))
+
+
+class Scanner:
+    """A compiled pattern that knows where its matches can start.
+
+    `finditer(index)` gives the same matches as `pattern.finditer(index.text)`, trying the
+    pattern only at the places where one of its starts begins.
+    """
+
+    __slots__ = ("pattern", "starts")
+
+    def __init__(self, pattern: re.Pattern[str], starts: Starts | None) -> None:
+        self.pattern = pattern
+        self.starts = starts
+
+    def finditer(self, index: TextIndex) -> Iterator[re.Match[str]]:
+        if self.starts is None:
+            yield from self.pattern.finditer(index.text)
+            return
+        match_at = self.pattern.match
+        text = index.text
+        after = 0  # finditer's matches do not overlap: the next one starts at or after this
+        for at in index.places(self.starts):
+            if at < after:
+                continue
+            match = match_at(text, at)
+            if match is not None:
+                yield match
+                after = match.end()

@@ -15,7 +15,7 @@ from draft_feedback.errors import BadInput, Failure
 from draft_feedback.resources import builtin_dir, load_data
 
 if TYPE_CHECKING:
-    from draft_feedback.patterns import PatternCache
+    from draft_feedback.patterns import PatternCache, Starts, TextIndex
 
 RULES_FILE = "tone_rules.yaml"
 SEVERITIES = ("error", "warning")
@@ -64,6 +64,8 @@ class Rule:
     emphasis: frozenset[str] = frozenset()
     # A user's rule: its pattern is the `regex` engine's, stopped after this many seconds.
     timeout: float | None = None
+    # A built-in rule: where its pattern's matches can start (see patterns.starts_of).
+    starts: Starts | None = None
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,13 @@ def _builtin_rule(item: Any, where: str, patterns: PatternCache | None = None) -
     if kind not in KINDS or texts["severity"] not in SEVERITIES:
         raise Failure(f"{where}: unknown kind or severity")
     pattern = None
+    starts = None
     if kind == "pattern":
         parts = item.get("patterns")
         if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
             raise Failure(f"{where}: patterns must be a non-empty list of strings")
-        pattern = _compile("|".join(f"(?:{p})" for p in parts), where, Failure, patterns)
+        pattern, starts = _compile("|".join(f"(?:{p})" for p in parts), where, Failure,
+                                   patterns)
     unless = item.get("unless")
     allow = item.get("allow") or []
     emphasis = item.get("emphasis") or []
@@ -163,17 +167,21 @@ def _builtin_rule(item: Any, where: str, patterns: PatternCache | None = None) -
         suggestion=texts["suggestion"],
         pattern=pattern,
         kind=kind,
-        unless=_compile(unless, f"{where}: unless", Failure, patterns) if unless else None,
+        unless=_compile(unless, f"{where}: unless", Failure, patterns)[0] if unless else None,
         allow=frozenset(str(a).upper() for a in allow),
         emphasis=frozenset(str(a).upper() for a in emphasis),
+        starts=starts,
     )
 
 
 def _compile(source: str, where: str, error: type[Exception],
-             patterns: PatternCache | None = None) -> re.Pattern[str]:
+             patterns: PatternCache | None = None) -> tuple[re.Pattern[str], Starts | None]:
+    """Compile a built-in pattern; with its starts when it comes through the pattern cache."""
+    starts = None
     try:
         if patterns is not None:
-            compiled = patterns.compile(source, re.IGNORECASE)
+            scanner = patterns.scanner(source, re.IGNORECASE)
+            compiled, starts = scanner.pattern, scanner.starts
         else:
             compiled = re.compile(source, re.IGNORECASE)
     except re.error as exc:
@@ -181,7 +189,7 @@ def _compile(source: str, where: str, error: type[Exception],
     if compiled.search("") is not None:
         # An empty match would flag every position of every text.
         raise error(f"{where}: pattern matches empty text; make it match at least one character")
-    return compiled
+    return compiled, starts
 
 
 class RuleSet(tuple[Rule, ...]):
@@ -333,6 +341,13 @@ class _Text:
         self.text, self.where = _apostrophes("".join(chars).translate(_QUOTES), where)
         # Where sentences end, found once: looking them up per match stays fast on long texts.
         self.ends = [m.start() for m in _SENTENCE_END.finditer(self.text)]
+
+    @functools.cached_property
+    def index(self) -> TextIndex:
+        """The text indexed once for the built-in rules: each is tried where it can match."""
+        from draft_feedback.patterns import TextIndex
+
+        return TextIndex(self.text)
 
     def position(self, index: int) -> tuple[int, int]:
         """Return the 1-based line and column of a character of the read text."""
@@ -526,7 +541,13 @@ def _matches(rule: Rule, read: _Text, max_questions: int,
                 "tone.rules, or remove the rule; nothing was changed.") from None
     elif rule.pattern is not None:
         excused: dict[tuple[int, int], bool] = {}  # per sentence, so each is searched once
-        for match in rule.pattern.finditer(read.text):
+        if rule.starts is not None:
+            from draft_feedback.patterns import Scanner
+
+            found = Scanner(rule.pattern, rule.starts).finditer(read.index)
+        else:
+            found = rule.pattern.finditer(read.text)
+        for match in found:
             start, end = match.span()
             if end == start:
                 continue
