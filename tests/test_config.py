@@ -244,3 +244,36 @@ def test_a_byte_that_is_not_utf8_in_an_option_is_named_as_such(run: Any,
     assert result.exit_code == 2
     assert "--org: contains the byte 0xE9 (U+DCE9), which is not UTF-8 text" in result.stderr
     assert "line break" not in result.stderr
+
+
+@pytest.mark.parametrize("environ", [
+    {"XDG_CONFIG_HOME": "/srv/conf", "XDG_DATA_HOME": "/srv/data", "HOME": "/home/ana"},
+    {"XDG_CONFIG_HOME": "/srv/conf/", "XDG_DATA_HOME": "/srv//data", "HOME": "/home/ana"},
+    {"XDG_CONFIG_HOME": "", "XDG_DATA_HOME": "", "HOME": "/home/ana/"},
+    {"XDG_CONFIG_HOME": "relative/conf", "XDG_DATA_HOME": "~/data", "HOME": "/home/ana"},
+    {"HOME": "/home/ana"},
+    {"HOME": "/"},
+    {"HOME": "relative-home"},
+    {"XDG_CONFIG_HOME": "/srv/conf", "XDG_DATA_HOME": "/srv/data"},
+    {},
+])
+def test_the_config_and_data_folders_are_platformdirs_own(
+        environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without importing platformdirs where the answer is plain; the same answer either way.
+    import platformdirs
+
+    from draft_feedback.config import user_config_dir
+
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "HOME", "DRAFT_FEEDBACK_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    try:
+        config_folder = platformdirs.user_config_dir("draft-feedback", appauthor=False)
+        data_folder = platformdirs.user_data_dir("draft-feedback", appauthor=False)
+    except RuntimeError:  # no home platformdirs can name: ours says the same
+        with pytest.raises(RuntimeError):
+            user_config_dir()
+        return
+    assert str(user_config_dir()) == str(Path(config_folder))
+    assert str(home_dir()) == str(Path(data_folder))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +47,30 @@ def language_from_locale(environ: Mapping[str, str]) -> str:
 
 def user_config_dir() -> Path:
     """Return the per-user config folder (platformdirs)."""
+    plain = _plain_xdg_folder("XDG_CONFIG_HOME", "~/.config")
+    if plain is not None:
+        return Path(plain)
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def _plain_xdg_folder(variable: str, default: str) -> str | None:
+    """Return the folder platformdirs gives on Linux when that is plain to tell, else None.
+
+    Importing platformdirs costs a new draft more than all of this file (it loads tempfile,
+    shutil and the compression modules). On Linux, with the XDG variable an absolute path, or
+    unset and HOME an absolute path, its answer is that path joined with our name; every other
+    case is left to platformdirs itself. tests/test_config.py holds the two to the same answer.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    chosen = os.environ.get(variable, "")
+    if chosen.startswith("/"):
+        return os.path.join(chosen, APP_NAME)
+    if os.environ.get("HOME", "").startswith("/"):
+        return os.path.join(os.path.expanduser(default), APP_NAME)
+    return None
 
 
 def config_path(override: str | os.PathLike[str] | None = None) -> Path:
@@ -64,6 +86,9 @@ def home_dir(override: str | os.PathLike[str] | None = None) -> Path:
     chosen = override or os.environ.get(HOME_ENV)
     if chosen:
         return Path(chosen).expanduser()
+    plain = _plain_xdg_folder("XDG_DATA_HOME", "~/.local/share")
+    if plain is not None:
+        return Path(plain)
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
