@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from draft_feedback.catalog import THANK_YOU_TEMPLATE, Catalog, Scenario, builti
 from draft_feedback.config import Config
 from draft_feedback.deadline import deadline
 from draft_feedback.errors import BadInput
+from draft_feedback.patterns import compile_kept
 from draft_feedback.resources import builtin_dir
 
 if TYPE_CHECKING:
@@ -474,6 +473,8 @@ def _template_error(exc: BaseException, label: str) -> BadInput:
 
 def _template_line(exc: BaseException, label: str) -> str:
     """Find the template file and line in a Jinja-rewritten traceback."""
+    import traceback  # only when a template failed: a draft that renders never needs it
+
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
         if frame.filename.endswith(".j2") or frame.filename == "<template>":
@@ -484,8 +485,8 @@ def _template_line(exc: BaseException, label: str) -> str:
 
 # A format width of six digits or more ("{:>999999}", "%999999s") builds a huge string at once;
 # so does one taken from the arguments ("{:>{w}}", "%*s"), which the text alone cannot bound.
-_FORMAT_WIDTH = re.compile(r"\{[^{}]*:[^{}]*(\d{6,}|\{)")
-_PERCENT_WIDTH = re.compile(r"%(\([^)]*\))?[-#0 +]*(\d{6,}|\*|\d*\.(\d{6,}|\*))")
+_FORMAT_WIDTH = compile_kept(r"\{[^{}]*:[^{}]*(\d{6,}|\{)")
+_PERCENT_WIDTH = compile_kept(r"%(\([^)]*\))?[-#0 +]*(\d{6,}|\*|\d*\.(\d{6,}|\*))")
 
 
 def _result_bound(name: str, text: str, args: tuple[Any, ...]) -> int:
@@ -585,7 +586,7 @@ def _guarded_filters(too_big: Any) -> dict[str, Any]:
             ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice")}
 
 
-_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
+_TEMPLATE_NAME = compile_kept(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
 
 
 def template_names(config: Config) -> list[tuple[str, str]]:
