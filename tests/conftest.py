@@ -1,6 +1,19 @@
 """Shared fixtures: a private data folder and config, a real SMTP server, an in-memory keyring."""
+# ruff: noqa: E402  (the cache folder is chosen before our modules are imported)
 
 from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+# Our modules read and write the cache folder from the moment they are imported (their fixed
+# patterns' compiled code, written at exit): the whole run gets a folder of its own, never the
+# user's. Each test then gets its own again (private_paths).
+_RUN_CACHE = tempfile.mkdtemp(prefix="draft-feedback-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _RUN_CACHE
+atexit.register(shutil.rmtree, _RUN_CACHE, True)
 
 import asyncio
 import socket

@@ -114,7 +114,7 @@ def stale_build(data: bytes) -> None:
 
 def invalid_code(data: bytes) -> None:
     key, entries = marshal.loads(data[32:])
-    entries = {k: (v[0], [99999] * len(v[1]), *v[2:]) for k, v in entries.items()}
+    entries = {k: (v[0], b"\xff" * len(v[1]), *v[2:]) for k, v in entries.items()}
     write_raw(marshal.dumps((key, entries)))
 
 

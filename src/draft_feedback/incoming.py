@@ -20,6 +20,7 @@ from draft_feedback.addresses import (
     header_problem,
 )
 from draft_feedback.errors import BadInput
+from draft_feedback.patterns import compile_kept
 
 if TYPE_CHECKING:  # the email package is imported lazily at run time to keep start-up fast
     from email.message import EmailMessage
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the email package is imported lazily at run time to keep st
     from publicsuffixlist import PublicSuffixList
 
 _MAX_REFERENCES = 20
-_WSP = re.compile(r"[ \t]+")
+_WSP = compile_kept(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -604,46 +605,46 @@ def _parse_rejection(
 
 # --- reading replies to our requests --------------------------------------------------------
 
-_MSG_ID = re.compile(r"<[^<>\s\"\\]{1,250}>")
+_MSG_ID = compile_kept(r"<[^<>\s\"\\]{1,250}>")
 _MAX_IDS = 50  # a References header longer than this is someone's joke; keep its ends
 _MAX_HEADER_CHARS = 4000
 _MAX_RAW_CHARS = 1_000_000  # a thread id list this long is an attack; the ends are kept below
 
 REPLY, AUTO_REPLY, BOUNCE, FORWARD = "reply", "auto-reply", "bounce", "forward"
 
-_AUTO_SUBJECT = re.compile(
+_AUTO_SUBJECT = compile_kept(
     r"^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|"
     r"autoreply|abwesenheit|abwesend|away from (?:the office|my desk)|on (?:vacation|holiday|leave)"
     r"|r[ée]ponse automatique|respuesta autom[aá]tica|risposta automatica|automatisch antwoord)",
     re.I)
-_BOUNCE_SUBJECT = re.compile(
+_BOUNCE_SUBJECT = compile_kept(
     r"(?:undeliver(?:able|ed)|delivery (?:status notification|has failed|failure)|"
     r"returned mail|mail delivery (?:failed|subsystem)|failure notice|"
     r"non[- ]?delivery|unzustellbar)", re.I)
 _BOUNCE_LOCALS = ("mailer-daemon", "postmaster", "mail-daemon")
-_FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|wg|tr|enc|rv)\s*:", re.I)
-_FORWARD_MARKER = re.compile(
+_FORWARD_SUBJECT = compile_kept(r"^\s*(?:fwd?|wg|tr|enc|rv)\s*:", re.I)
+_FORWARD_MARKER = compile_kept(
     r"^(?:-{3,}\s*forwarded message\s*-{3,}|begin forwarded message:|"
     r"-{3,}\s*weitergeleitete nachricht\s*-{3,}|-{3,}\s*message transféré\s*-{3,})", re.I | re.M)
 
 # Where quoted history starts: the first of these lines, and everything after it, is theirs-before.
 _HISTORY_STARTS = (
-    re.compile(r"^on\b.{0,200}\bwrote\s*:\s*$", re.I),
-    re.compile(r"^am\b.{0,200}\bschrieb\b.{0,200}:\s*$", re.I),
-    re.compile(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.I),
-    re.compile(r"^el\b.{0,200}\bescribió\s*:\s*$", re.I),
-    re.compile(r"^-{2,}\s*(?:original message|ursprüngliche nachricht|message d'origine)"
+    compile_kept(r"^on\b.{0,200}\bwrote\s*:\s*$", re.I),
+    compile_kept(r"^am\b.{0,200}\bschrieb\b.{0,200}:\s*$", re.I),
+    compile_kept(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.I),
+    compile_kept(r"^el\b.{0,200}\bescribió\s*:\s*$", re.I),
+    compile_kept(r"^-{2,}\s*(?:original message|ursprüngliche nachricht|message d'origine)"
                r"\s*-{2,}\s*$", re.I),
-    re.compile(r"^_{10,}\s*$"),
-    re.compile(r"^-{3,}\s*forwarded message\s*-{3,}\s*$", re.I),
-    re.compile(r"^begin forwarded message:\s*$", re.I),
+    compile_kept(r"^_{10,}\s*$"),
+    compile_kept(r"^-{3,}\s*forwarded message\s*-{3,}\s*$", re.I),
+    compile_kept(r"^begin forwarded message:\s*$", re.I),
 )
-_HEADER_BLOCK = re.compile(r"^\*?(?:from|von|de)\s*:\*?\s", re.I)
-_HEADER_NEXT = re.compile(r"^\*?(?:sent|date|gesendet|envoyé|to|an|à|subject|betreff|objet)\s*:",
+_HEADER_BLOCK = compile_kept(r"^\*?(?:from|von|de)\s*:\*?\s", re.I)
+_HEADER_NEXT = compile_kept(r"^\*?(?:sent|date|gesendet|envoyé|to|an|à|subject|betreff|objet)\s*:",
                           re.I)
-_SIGN_OFFS = re.compile(r"^(?:sent from my \w+|get outlook for \w+)", re.I)
+_SIGN_OFFS = compile_kept(r"^(?:sent from my \w+|get outlook for \w+)", re.I)
 
-_FORM_PHRASES = re.compile(
+_FORM_PHRASES = compile_kept(
     r"(?:(?:unable|not able|not in a position) to (?:provide|offer|give|share) "
     r"(?:any |individual |specific |personal |personalised |personalized |detailed )*feedback"
     r"|(?:do|does|can) not (?:provide|offer|give) (?:any |individual |specific |personal )*"

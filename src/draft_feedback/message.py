@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from draft_feedback.addresses import (
     quoted,
 )
 from draft_feedback.errors import BadInput
+from draft_feedback.patterns import compile_kept
 
 if TYPE_CHECKING:  # the email package is imported lazily at run time to keep start-up fast
     from email.message import EmailMessage
@@ -51,7 +51,7 @@ def make_message_id(domain: str) -> str:
             f"@{ascii_domain(domain, option)}>")
 
 
-_EW_LITERAL = re.compile(r"[A-Za-z0-9!*+\-/]")
+_EW_LITERAL = compile_kept(r"[A-Za-z0-9!*+\-/]")
 _FOLD_AT = 78  # RFC 5322 2.1.1 "SHOULD"
 
 
@@ -145,7 +145,7 @@ def _msg_ids(value: str, header: str) -> str:
     return " ".join(ids)
 
 
-_PLAIN_LINE = re.compile(r"[\t\x20-\x7e]{0,78}")
+_PLAIN_LINE = compile_kept(r"[\t\x20-\x7e]{0,78}")
 
 
 def build_message(
@@ -248,7 +248,7 @@ def _email_message(parts: _Parts) -> tuple[EmailMessage, bytes]:
 
 # A header value the email package writes back unchanged: a few plain ASCII tokens.
 _TOKEN = r"[A-Za-z0-9<>@.,:+_=!#$%&'*/?^`{|}~-]+"
-_SIMPLE_VALUE = re.compile(rf"{_TOKEN}(?: {_TOKEN})*")
+_SIMPLE_VALUE = compile_kept(rf"{_TOKEN}(?: {_TOKEN})*")
 
 
 def _direct_bytes(parts: _Parts) -> bytes | None:

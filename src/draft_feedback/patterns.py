@@ -2,7 +2,7 @@
 
 Python's `re` spends most of a pattern's cost turning its text into the engine's code; matching
 then runs on that code alone. A pickled pattern is compiled again when it is loaded, so this
-module keeps the code itself (a list of integers, with the group names) written with marshal,
+module keeps the code itself (its integers as bytes, with the group names) written with marshal,
 and gives it back to the engine's own constructor. An entry is used only when everything that
 decides the code is the same: the interpreter's build, the engine's version and code size, and
 the exact pattern text and flags. Before an entry is written, the pattern rebuilt from it must
@@ -19,13 +19,14 @@ from __future__ import annotations
 import marshal
 import re
 import sys
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
 from draft_feedback import cache
 
 KIND = "re"
-FORMAT = b"compiled patterns 2, starts 4"  # change when starts_of reads differently
+FORMAT = b"compiled patterns 3, starts 4"  # change when starts_of reads differently
 
 # Where a pattern's matches can start: every match begins with one of these texts (lower-cased,
 # one to three characters), found either only at the start of a word or anywhere.
@@ -34,7 +35,7 @@ Starts = tuple[frozenset[str], frozenset[str]]
 # One entry: the flags the engine settled on, its code, the group count, the named groups both
 # ways (exactly the arguments that re's own compiler hands to _sre.compile), and its Starts or
 # None when they cannot be told.
-Entry = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...], Starts | None]
+Entry = tuple[int, bytes, int, dict[str, int], tuple[str | None, ...], Starts | None]
 
 
 def build_key() -> bytes:
@@ -45,6 +46,26 @@ def build_key() -> bytes:
              str(_sre.CODESIZE), str(getattr(_sre, "MAXREPEAT", "")),
              str(getattr(_sre, "MAXGROUPS", "")))
     return "\0".join(parts).encode()
+
+
+MAX_ENTRIES = 1000  # far more than the rules and modules hold; past it, keep one run's alone
+
+
+def compile_kept(source: str, flags: int = 0) -> re.Pattern[str]:
+    """`re.compile` for the fixed patterns of our modules, through one shared cache file.
+
+    The file is read on the first call and written at exit if a pattern had to be compiled.
+    """
+    global _modules
+    if _modules is None:
+        import atexit
+
+        _modules = PatternCache("modules")
+        atexit.register(_modules.save)
+    return _modules.compile(source, flags)
+
+
+_modules: PatternCache | None = None
 
 
 class PatternCache:
@@ -89,11 +110,18 @@ class PatternCache:
         return Scanner(compiled, starts)
 
     def save(self) -> None:
-        """Write the patterns compiled through this cache, if any had to be compiled afresh."""
+        """Write the patterns compiled through this cache, if any had to be compiled afresh.
+
+        Entries another run kept and this one did not use stay (a command uses some of a
+        module's patterns, another command others), up to MAX_ENTRIES; past that, this run's.
+        """
         if not self._missed or not self._used:
             return
+        entries = {**(self._kept or {}), **self._used}
+        if len(entries) > MAX_ENTRIES:
+            entries = dict(self._used)
         try:
-            payload = marshal.dumps((build_key(), dict(self._used)))
+            payload = marshal.dumps((build_key(), entries))
         except (ValueError, TypeError):
             return
         cache.write(KIND, self._file(), cache.digest(FORMAT, payload).encode() + payload)
@@ -137,15 +165,26 @@ def _entry(source: str, flags: int) -> Entry:
     indexgroup: list[str | None] = [None] * parsed.state.groups
     for group_name, index in groupindex.items():
         indexgroup[index] = group_name
-    # Plain ints: the compiler's opcodes and flags are int subclasses, which marshal refuses.
-    return (final_flags, [int(op) for op in code],
+    # The code as bytes of machine integers: read back in one step, not one int at a time.
+    return (final_flags, array(_code_type(), code).tobytes(),
             int(parsed.state.groups) - 1, groupindex, tuple(indexgroup), starts)
+
+
+def _code_type() -> str:
+    """The array type whose items are as wide as the engine's code words."""
+    import _sre
+
+    for typecode in ("I", "L", "Q"):
+        if array(typecode).itemsize == _sre.CODESIZE:
+            return typecode
+    raise ValueError("no array type fits this engine's code")
 
 
 def _rebuild(source: str, entry: Any) -> re.Pattern[str]:
     import _sre
 
-    final_flags, code, groups, groupindex, indexgroup, _ = entry
+    final_flags, data, groups, groupindex, indexgroup, _ = entry
+    code = array(_code_type(), data).tolist()
     compiled: re.Pattern[str] = _sre.compile(source, final_flags, code, groups, groupindex,
                                              indexgroup)
     return compiled
@@ -272,8 +311,10 @@ def _checked_starts(value: Any) -> Starts | None:
     if value is None:
         return None
     word, anywhere = value
-    if not (isinstance(word, frozenset) and isinstance(anywhere, frozenset)
-            and all(isinstance(s, str) and 0 < len(s) <= START_CHARS for s in word | anywhere)):
+    both = word | anywhere  # (a TypeError too if either is not a set)
+    if (not isinstance(word, frozenset) or not isinstance(anywhere, frozenset)
+            or not 0 < min(map(len, both), default=1) <= max(map(len, both), default=1)
+            <= START_CHARS):
         raise ValueError("damaged starts")
     return word, anywhere
 

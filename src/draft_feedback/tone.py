@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from draft_feedback.errors import BadInput, Failure
+from draft_feedback.patterns import compile_kept
 from draft_feedback.resources import builtin_dir, load_data
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ KINDS = ("pattern", "shouting", "too-many-questions", "too-many-words")
 EXCERPT_CHARS = 80
 DEFAULT_TRAP = "custom"
 
-_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_ID = compile_kept(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _EXTRA_REQUIRED = ("id", "pattern", "severity", "message", "suggestion")
 _EXTRA_KEYS = (*_EXTRA_REQUIRED, "trap")
 _BUILTIN_KEYS = frozenset(
@@ -32,12 +33,12 @@ _BUILTIN_KEYS = frozenset(
 )
 # Phones and word processors turn quotes curly; the rules are written with straight ones.
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
-_SENTENCE_END = re.compile(r"[.?!\n]")
-_WORD = re.compile(r"\w+")
-_TOKEN = re.compile(r"\S+")
-_QUESTION = re.compile(r"\?[?!]*")
+_SENTENCE_END = compile_kept(r"[.?!\n]")
+_WORD = compile_kept(r"\w+")
+_TOKEN = compile_kept(r"\S+")
+_QUESTION = compile_kept(r"\?[?!]*")
 # Contractions typed without the apostrophe ("didnt", "im"): the rules are written with it.
-_BARE_CONTRACTION = re.compile(
+_BARE_CONTRACTION = compile_kept(
     r"\b(?:(?:did|does|do|was|were|is|are|has|have|had|could|should|would|must|need|ca|wo)(?=nt\b)"
     r"|(?:should|would|could|must|might)(?=ve\b)|we(?=ve\b)"
     r"|i(?=m\b|ve\b)|(?:you|they)(?=re\b|ve\b)|(?:that|what|there|who)(?=s\b))",
@@ -381,8 +382,8 @@ class _Text:
 
 # Where the learned layer cuts sentences: after a run of ., ! or ? (with a closing quote or
 # bracket) before a space, and at every paragraph break.
-_SENTENCE_CUT = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)|\n")
-_LIST_NUMBER = re.compile(r"(?:\d+|[a-z])[.)]\s+|[-*\u2022]\s+", re.IGNORECASE)
+_SENTENCE_CUT = compile_kept(r"[.!?]+[\"')\]]*(?=\s|$)|\n")
+_LIST_NUMBER = compile_kept(r"(?:\d+|[a-z])[.)]\s+|[-*\u2022]\s+", re.IGNORECASE)
 # A greeting, a sign-off or a list number is not a sentence the model can read.
 MODEL_MIN_WORDS = 3
 
@@ -565,7 +566,7 @@ def _matches(rule: Rule, read: _Text, max_questions: int,
 # Negation and questions, for every built-in rule at once rather than rule by rule.
 # A match is released when a negated request comes before it in its clause ("Please don't feel
 # you have to reply", "I'm not asking you to reconsider", "there's no need to justify it").
-_RELEASE = re.compile(
+_RELEASE = compile_kept(
     r"\bno\s+need\b"
     r"|\bnot\s+(?:at\s+all\s+)?(?:asking|expecting|trying|writing|looking|hoping|suggesting|"
     r"saying|requesting|here\s+to)\b"
@@ -575,11 +576,11 @@ _RELEASE = re.compile(
     r"(?:have|has|need|must|should|owe)\b"
     r"|(?:n't|\bnot)\s+(?:think|believe|say|claim)\s+(?:that\s+)?I\s+(?:deserve|am\s+owed)\b",
     re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:but|although|though|yet)\b", re.IGNORECASE)
+_CLAUSE_BREAK = compile_kept(r"[,;:]|\b(?:but|although|though|yet)\b", re.IGNORECASE)
 # A question put to the reader asks their view: "Is there a course you think I should
 # consider?" is not mind-reading, "What should I change first?" is no should-statement.
 # "Why" questions are left to the rules: they are how a demand is usually put.
-_ASKING = re.compile(r"(?:is|are|was|were|do|does|did|could|would|can|will|should|what|which|"
+_ASKING = compile_kept(r"(?:is|are|was|were|do|does|did|could|would|can|will|should|what|which|"
                      r"how|where|when|who|whom)\b", re.IGNORECASE)
 _ASKED_TRAPS = frozenset({"mind-reading", "should-statements"})
 

@@ -17,6 +17,7 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from draft_feedback.patterns import compile_kept
 from draft_feedback.resources import builtin_dir
 
 MODEL_FILE = "tone_model.bin"
@@ -82,9 +83,9 @@ WORDS = {
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
                          "\u2032": "'", "`": "'", "\u00b4": "'"})
-_REPEATED_LETTER = re.compile(r"([a-z])\1{2,}")
-_REPEATED_MARK = re.compile(r"([!?.,])\1+")
-_MIXED_MARKS = re.compile(r"[!?]{2,}")
+_REPEATED_LETTER = compile_kept(r"([a-z])\1{2,}")
+_REPEATED_MARK = compile_kept(r"([!?.,])\1+")
+_MIXED_MARKS = compile_kept(r"[!?]{2,}")
 # Contractions typed without an apostrophe, and the usual ones with it, as full words: "shouldve",
 # "should've" and "should have" read alike, and "not" is one word whatever way it was typed.
 _BARE = {
@@ -102,17 +103,18 @@ _BARE = {
     "would of": "would have",
 }
 _APOSTROPHE = [
-    (re.compile(r"\bcan't\b"), "can not"), (re.compile(r"\bwon't\b"), "will not"),
-    (re.compile(r"\bshan't\b"), "shall not"), (re.compile(r"n't\b"), " not"),
-    (re.compile(r"'m\b"), " am"), (re.compile(r"'re\b"), " are"), (re.compile(r"'ve\b"), " have"),
-    (re.compile(r"'ll\b"), " will"), (re.compile(r"\bi'd\b"), "i would"),
-    (re.compile(r"'d\b"), " would"), (re.compile(r"'s\b"), " s"),
+    (compile_kept(r"\bcan't\b"), "can not"), (compile_kept(r"\bwon't\b"), "will not"),
+    (compile_kept(r"\bshan't\b"), "shall not"), (compile_kept(r"n't\b"), " not"),
+    (compile_kept(r"'m\b"), " am"), (compile_kept(r"'re\b"), " are"),
+    (compile_kept(r"'ve\b"), " have"),
+    (compile_kept(r"'ll\b"), " will"), (compile_kept(r"\bi'd\b"), "i would"),
+    (compile_kept(r"'d\b"), " would"), (compile_kept(r"'s\b"), " s"),
 ]
-_BARE_WORD = re.compile(r"\b(?:" + "|".join(sorted((re.escape(k) for k in _BARE), key=len,
+_BARE_WORD = compile_kept(r"\b(?:" + "|".join(sorted((re.escape(k) for k in _BARE), key=len,
                                                   reverse=True)) + r")\b")
-_TOKEN = re.compile(r"[a-z0-9]+|[!?,;]|\.\.\.")
-_CAPS = re.compile(r"\b[A-Z]{2,}\b")
-_LETTERS = re.compile(r"[A-Za-z]")
+_TOKEN = compile_kept(r"[a-z0-9]+|[!?,;]|\.\.\.")
+_CAPS = compile_kept(r"\b[A-Z]{2,}\b")
+_LETTERS = compile_kept(r"[A-Za-z]")
 
 
 def normalise(sentence: str) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 # The spelling standards, and the locale's choice between them, belong to the config's
 # `language` key, which is read without this module; here they decide the words.
 from draft_feedback.config import LANGUAGES, language_from_locale  # noqa: F401
+from draft_feedback.patterns import compile_kept
 
 # The built-in text is written in en-GB; this map turns it into en-US (and back, for text
 # that came in the other standard). Whole words only, first letter's case kept.
@@ -43,8 +44,8 @@ FOREIGN: Mapping[str, tuple[str, ...]] = {
 
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = sorted(words, key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in alternatives) + r")(?![\w-])",
-                      re.IGNORECASE)
+    joined = "|".join(re.escape(w) for w in alternatives)
+    return compile_kept(r"(?<![\w-])(" + joined + r")(?![\w-])", re.IGNORECASE)
 
 
 _TO_US = {gb.lower(): us for gb, us in SPELLING}
@@ -189,7 +190,7 @@ _NOT_GERUNDS = {"thing", "nothing", "something", "anything", "everything", "even
                 "sing", "sibling", "wedding", "pudding", "building", "briefing", "clothing",
                 "funding", "heading", "ending", "setting", "timing", "feeling", "opening",
                 "offering", "painting", "drawing", "recording", "reading", "meeting"}
-_THANKS = re.compile(r"^(?:thank you(?: so much| very much)?|thanks(?: so much| a lot)?|many "
+_THANKS = compile_kept(r"^(?:thank you(?: so much| very much)?|thanks(?: so much| a lot)?|many "
                      r"thanks)(?: again)?(?: for\b)?[\s,:]*", re.IGNORECASE)
 
 
@@ -323,7 +324,7 @@ _QUESTION_WORDS = {"what", "which", "how", "where", "when", "who", "whom", "whos
 _IMPERATIVES = {"tell", "explain", "describe", "share", "give", "let", "suggest", "say",
                 "advise", "point", "send", "help", "list", "recommend", "name", "clarify",
                 "outline", "show", "identify", "pass"}
-_WANT_TO_KNOW = re.compile(r"^(?:i(?:'d| would)? (?:like|love) to (?:know|hear|understand)|"
+_WANT_TO_KNOW = compile_kept(r"^(?:i(?:'d| would)? (?:like|love) to (?:know|hear|understand)|"
                            r"i wonder|i'm curious|i am curious|i want to know)\s+(?:about\s+)?",
                            re.IGNORECASE)
 
