@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshal
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +172,32 @@ def test_a_cache_folder_that_cannot_be_written_never_fails_the_tone_check(
     findings = tone.check("I think this decision was unfair and I deserve an explanation.")
     assert findings
     assert blocker.read_text(encoding="utf-8") == "in the way\n"
+
+
+def test_patterns_another_command_kept_stay_when_this_one_saves() -> None:
+    # One command compiles some of the modules' patterns, another command others: each save
+    # keeps what the other wrote, so neither compiles its own again on every run.
+    first = PatternCache("modules-test")
+    first.compile("\\bsorry\\b", re.IGNORECASE)
+    first.save()
+    second = PatternCache("modules-test")
+    second.compile("(?P<word>always|never)", re.IGNORECASE)
+    second.save()
+    third = PatternCache("modules-test")
+    assert third.compile("\\bsorry\\b", re.IGNORECASE) == re.compile("\\bsorry\\b", re.IGNORECASE)
+    assert third.compile("(?P<word>always|never)", re.IGNORECASE).groupindex == {"word": 1}
+    assert third.reused == 2
+
+
+def test_our_modules_fixed_patterns_come_from_the_shared_file(tmp_path: Path) -> None:
+    # A second process finds the patterns the first one compiled and wrote at its exit.
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    code = ("import draft_feedback.tone, draft_feedback.tonemodel, draft_feedback.patterns as p;"
+            "print(p._modules.reused)")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.strip() for _ in range(2)]
+    assert runs[0] == "0"
+    assert int(runs[1]) >= 20
