@@ -26,7 +26,7 @@ from typing import Any
 from draft_feedback import cache
 
 KIND = "re"
-FORMAT = b"compiled patterns 3, starts 4"  # change when starts_of reads differently
+FORMAT = b"compiled patterns 3, starts 5"  # change when starts_of reads differently
 
 # Where a pattern's matches can start: every match begins with one of these texts (lower-cased,
 # one to three characters), found either only at the start of a word or anywhere.
@@ -195,10 +195,10 @@ def _rebuild(source: str, entry: Any) -> re.Pattern[str]:
 class _Fold(dict[int, int]):
     """How a text is folded for finding places, one character for one (the same length).
 
-    ASCII capitals become small letters, and so do the four other characters that an ASCII
-    letter matches under IGNORECASE (the whole of Unicode was searched; tests/test_scanner.py
-    searches it again). Any other digit becomes 0 and any other space a space, as \\d and \\s
-    are read as their ASCII members. Anything else stays as it is.
+    Capitals become small letters, and so do the four other characters that an ASCII letter
+    matches under IGNORECASE (the whole of Unicode was searched; tests/test_scanner.py searches
+    it again). Every digit becomes 0 and every space a space, as a start reads \\d and \\s
+    (and a literal digit or space) the same way. Anything else stays as it is.
     """
 
     def __missing__(self, code: int) -> int:
@@ -208,8 +208,21 @@ class _Fold(dict[int, int]):
         return folded
 
 
-_FOLD = _Fold({**{c: c + 32 for c in range(ord("A"), ord("Z") + 1)},
-               0x130: ord("i"), 0x131: ord("i"), 0x17F: ord("s"), 0x212A: ord("k")})
+_FOLD = _Fold({0x130: ord("i"), 0x131: ord("i"), 0x17F: ord("s"), 0x212A: ord("k")})
+for _code in range(128):
+    _FOLD[_code] = ord(chr(_code).lower()) if chr(_code).isalpha() else _FOLD[_code]
+del _code
+# The same for ASCII text, as bytes: translated in one step.
+_ASCII_FOLD = bytes(_FOLD[code] for code in range(128)) + bytes(range(128, 256))
+
+
+def fold(text: str) -> str:
+    """Return the text folded for finding places (see _Fold)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+    return text.translate(_FOLD)
+
+
 START_CHARS = 3  # the longest start kept: longer ones hardly narrow the places to try
 _MOST_STARTS = 4096  # past this many, a pattern is simply searched
 _END = ("end of a start",)  # marks where the walk must stop: what follows is not known
@@ -218,8 +231,7 @@ _END = ("end of a start",)  # marks where the walk must stop: what follows is no
 def _ascii_classes() -> dict[tuple[Any, Any], list[tuple[Any, int]]]:
     from re import _constants as c  # type: ignore[attr-defined]
 
-    members = {c.CATEGORY_DIGIT: "0123456789",
-               c.CATEGORY_SPACE: "".join(chr(i) for i in range(128) if chr(i).isspace())}
+    members = {c.CATEGORY_DIGIT: "0", c.CATEGORY_SPACE: " "}  # as the fold has them
     return {(c.CATEGORY, category): [(c.LITERAL, ord(char)) for char in chars]
             for category, chars in members.items()}
 
@@ -266,8 +278,7 @@ def starts_of(parsed: Any) -> Starts | None:
                 entered = list(body) + (rest if high == 1 else [_END])
                 return (low > 0 or walk(rest, prefix, bounded)) and walk(entered, prefix, bounded)
             if op is c.IN and any(item in _CLASSES for item in av):
-                # \d and \s read as their ASCII members: the fold turns any other digit into
-                # 0 and any other space into a space.
+                # \d and \s: every digit is 0 in the fold, every space a space.
                 av = [member for item in av
                       for member in _CLASSES.get(item, [item])]
             chars = _literal_chars(op, av, c)
@@ -288,7 +299,7 @@ def starts_of(parsed: Any) -> Starts | None:
 
 
 def _literal_chars(op: Any, av: Any, c: Any) -> list[str] | None:
-    """The lower-cased ASCII characters one pattern item matches, or None if not that simple."""
+    """The folded ASCII characters one pattern item matches, or None if not that simple."""
     if op is c.LITERAL:
         chars = [chr(av)]
     elif op is c.IN:
@@ -304,7 +315,7 @@ def _literal_chars(op: Any, av: Any, c: Any) -> list[str] | None:
         return None
     if not all(char.isascii() for char in chars):
         return None
-    return sorted({char.lower() for char in chars})
+    return sorted({chr(_FOLD[ord(char)]) for char in chars})
 
 
 def _checked_starts(value: Any) -> Starts | None:
@@ -320,43 +331,50 @@ def _checked_starts(value: Any) -> Starts | None:
 
 
 class TextIndex:
-    """A text read once for scanners: its fold, and the starts of its words by their first
-    one to three characters."""
+    """A text read once for scanners: its fold, and where its words start by their first one
+    to three characters."""
 
     _WORD_START = re.compile(r"\b\w")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.fold = text.lower() if text.isascii() else text.translate(_FOLD)
-        fold = self.fold
-        starts = [match.start() for match in self._WORD_START.finditer(fold)]
-        self.words: list[dict[str, list[int]]] = [{}]  # by size: the start's text -> places
+        self.fold = folded = fold(text)
+        starts = [match.start() for match in self._WORD_START.finditer(folded)]
+        # The text of a start (one to three characters) -> the places of the words it begins.
+        words: dict[str, list[int]] = {}
         for size in range(1, START_CHARS + 1):
-            places: dict[str, list[int]] = {}
             for at in starts:
-                start = fold[at:at + size]
-                found = places.get(start)
+                start = folded[at:at + size]
+                found = words.get(start)
                 if found is None:
-                    places[start] = [at]
+                    words[start] = [at]
                 else:
                     found.append(at)
-            self.words.append(places)
+        self.words = words
+        self._anywhere: dict[str, list[int]] = {}  # found on first asking, shared by rules
 
     def places(self, starts: Starts) -> list[int]:
         """Return, in order, every place of the text where one of the starts begins."""
         word, anywhere = starts
+        words = self.words
         found: list[int] = []
-        for size in range(1, START_CHARS + 1):
-            index = self.words[size]
-            for start in index.keys() & word:
-                found.extend(index[start])
-        fold = self.fold
+        for start in words.keys() & word:
+            found += words[start]
         for start in anywhere:
-            at = fold.find(start)
-            while at >= 0:
-                found.append(at)
-                at = fold.find(start, at + 1)
+            places = self._anywhere.get(start)
+            if places is None:
+                places = self._anywhere[start] = self._find_all(start)
+            found += places
         return sorted(set(found))
+
+    def _find_all(self, start: str) -> list[int]:
+        fold = self.fold
+        places = []
+        at = fold.find(start)
+        while at >= 0:
+            places.append(at)
+            at = fold.find(start, at + 1)
+        return places
 
 
 class Scanner:

@@ -37,6 +37,7 @@ _SENTENCE_END = compile_kept(r"[.?!\n]")
 _WORD = compile_kept(r"\w+")
 _TOKEN = compile_kept(r"\S+")
 _QUESTION = compile_kept(r"\?[?!]*")
+_ASCII_CAPITALS_WORD = compile_kept(r"\b[A-Z]{2,}\b")
 # Contractions typed without the apostrophe ("didnt", "im"): the rules are written with it.
 _BARE_CONTRACTION = compile_kept(
     r"\b(?:(?:did|does|do|was|were|is|are|has|have|had|could|should|would|must|need|ca|wo)(?=nt\b)"
@@ -314,7 +315,7 @@ class _Text:
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", original)]
         chars: list[str] = []
         where: list[int] = []
-        pending = ""  # separator owed before the next kept character: "", " " or "\n"
+        pending = ""  # separator owed before the next kept run of text: "", " " or "\n"
         pending_at = 0
         for number, start in enumerate(self.line_starts):
             end = self.line_starts[number + 1] - 1 if number + 1 < len(self.line_starts) else None
@@ -325,20 +326,16 @@ class _Text:
                 if chars:
                     pending, pending_at = "\n", start
                 continue
-            for offset, char in enumerate(line):
-                if char.isspace():
-                    if chars and not pending:
-                        pending, pending_at = " ", start + offset
-                    continue
+            for run in _TOKEN.finditer(line):
                 if pending:
                     chars.append(pending)
                     where.append(pending_at)
-                    pending = ""
-                chars.append(char)
-                where.append(start + offset)
-            if chars and not pending:
-                # Within a paragraph a line break is just a space: wrapped phrases still match.
-                pending, pending_at = " ", start + len(line)
+                left, right = run.span()
+                chars.append(run.group())
+                where.extend(range(start + left, start + right))
+                # Spaces between runs, and a line break within a paragraph, are one space:
+                # wrapped phrases still match.
+                pending, pending_at = " ", start + right
         self.text, self.where = _apostrophes("".join(chars).translate(_QUOTES), where)
         # Where sentences end, found once: looking them up per match stays fast on long texts.
         self.ends = [m.start() for m in _SENTENCE_END.finditer(self.text)]
@@ -621,6 +618,8 @@ def _shouting(text: str, allow: frozenset[str],
     # A run is consecutive words in capitals; allowed acronyms and single capitals ("I", "A")
     # neither count nor break it. Two counted words, one of three letters or more, is shouting;
     # so is one everyday word of emphasis, which is never an acronym.
+    if text.isascii() and not _ASCII_CAPITALS_WORD.search(text):
+        return  # no word of two capitals or more: nothing can count
     run: list[re.Match[str]] = []
     previous_end = 0
     for match in _WORD.finditer(text):
