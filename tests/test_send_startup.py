@@ -136,3 +136,32 @@ def test_the_keyring_works_in_full_after_yagmail_was_imported(tmp_path: Path) ->
                           timeout=60, env=keyring_env(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "Client", "imap-secret"]
+
+
+def test_yagmail_is_imported_without_asyncio_and_its_stand_ins_leave(tmp_path: Path) -> None:
+    # yagmail's asynchronous client and its OAuth2 module's urllib.request are never used for
+    # sending; a token refresh still reaches the real urlopen.
+    page = tmp_path / "token.json"
+    page.write_text('{"access_token": "t"}', encoding="utf-8")
+    script = ("import sys\n"
+              "from draft_feedback.sending import import_yagmail\n"
+              "yagmail = import_yagmail()\n"
+              "print(*('asyncio' in sys.modules, 'urllib.request' in sys.modules,\n"
+              "        'keyring' in sys.modules, 'yagmail.async_core.aio' in sys.modules))\n"
+              "from yagmail import oauth2\n"
+              f"print(oauth2.urlopen({page.as_uri()!r}).read().decode())\n"
+              "import urllib.request, yagmail.async_core.aio as aio\n"
+              "print(urllib.request.urlopen.__module__, aio.AsyncSMTP.__module__)\n"
+              "try:\n"
+              "    yagmail.AsyncSMTP()\n"
+              "except RuntimeError as exc:\n"
+              "    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=keyring_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "False False False False",
+        '{"access_token": "t"}',
+        "urllib.request yagmail.async_core.aio",
+        "yagmail's asynchronous client is not loaded by draft-feedback",
+    ]

@@ -200,29 +200,60 @@ def open_connection(config: Config, password: str | None) -> Any:
 
 
 def import_yagmail() -> Any:
-    """Import yagmail without the keyring it loads for a password prompt that is never used.
+    """Import yagmail without what it loads for features that are never used here.
 
-    yagmail's password module imports keyring at import time, and keyring loads its backends
-    and their dependencies: more than half of yagmail's import time. yagmail reads it only to
-    ask for a password it was not given, which never happens here: the login is ours
-    (login_utf8), with the password already known. So while yagmail is imported, keyring reads
-    as absent, which yagmail expects and handles; credentials.py imports the real keyring
-    whenever it needs it. (importlib's LazyLoader does not help on Python 3.11: the import
-    statement reads the module's __spec__, which loads it in full.)
+    - keyring: yagmail's password module imports it at import time, and keyring loads its
+      backends and their dependencies. yagmail reads it only to ask for a password it was not
+      given, which never happens here: the login is ours (login_utf8), with the password
+      already known. So while yagmail is imported, keyring reads as absent, which yagmail
+      expects and handles; credentials.py imports the real keyring whenever it needs it.
+    - its asynchronous client (yagmail.async_core.aio), which brings all of asyncio: yagmail's
+      package imports it only to offer AsyncSMTP, AIOSMTP and AsyncClient, which draft-feedback
+      never calls. While yagmail is imported they are placeholders that say so if called.
+    - urllib.request, which its OAuth2 module imports for one urlopen call when a token is
+      refreshed: a stand-in urlopen imports the real one then.
+    Together they were more than two thirds of yagmail's import time. After the import every
+    stand-in leaves sys.modules, so any later import gets the real module. (importlib's
+    LazyLoader does not help on Python 3.11: the import statement reads the module's __spec__,
+    which loads it in full.)
     """
     import sys
+    import types
 
-    if "yagmail" in sys.modules or "keyring" in sys.modules:
+    if "yagmail" in sys.modules:
         import yagmail
 
         return yagmail
-    sys.modules["keyring"] = None  # type: ignore[assignment]
+    stand_ins: dict[str, types.ModuleType | None] = {}
+    if "keyring" not in sys.modules:
+        stand_ins["keyring"] = None
+    if "yagmail.async_core.aio" not in sys.modules:
+        aio = types.ModuleType("yagmail.async_core.aio")
+        aio.AsyncSMTP = aio.AIOSMTP = aio.AsyncClient = _async_unused  # type: ignore[attr-defined]
+        stand_ins["yagmail.async_core.aio"] = aio
+    if "urllib.request" not in sys.modules:
+        request = types.ModuleType("urllib.request")
+        request.urlopen = _urlopen  # type: ignore[attr-defined]
+        stand_ins["urllib.request"] = request
+    sys.modules.update(stand_ins)  # type: ignore[arg-type]
     try:
         import yagmail
     finally:
-        if sys.modules.get("keyring", False) is None:
-            del sys.modules["keyring"]
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name, False) is stand_in:
+                del sys.modules[name]
     return yagmail
+
+
+def _async_unused(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("yagmail's asynchronous client is not loaded by draft-feedback")
+
+
+def _urlopen(*args: Any, **kwargs: Any) -> Any:
+    """urllib.request.urlopen, imported on the first call (an OAuth2 token refresh)."""
+    from urllib.request import urlopen
+
+    return urlopen(*args, **kwargs)
 
 
 def login_utf8(conn: Any, user: str, password: str) -> None:
