@@ -334,12 +334,10 @@ class TextIndex:
     """A text read once for scanners: its fold, and where its words start by their first one
     to three characters."""
 
-    _WORD_START = re.compile(r"\b\w")
-
     def __init__(self, text: str) -> None:
         self.text = text
         self.fold = folded = fold(text)
-        starts = [match.start() for match in self._WORD_START.finditer(folded)]
+        starts = [match.start() for match in _WORD_START.finditer(folded)]
         # The text of a start (one to three characters) -> the places of the words it begins.
         words: dict[str, list[int]] = {}
         for size in range(1, START_CHARS + 1):
@@ -404,3 +402,6 @@ class Scanner:
             if match is not None:
                 yield match
                 after = match.end()
+
+
+_WORD_START = compile_kept(r"\b\w")  # where TextIndex finds the words of a text
