@@ -288,12 +288,10 @@ def plain_buckets(sentence: str, bits: int) -> list[int]:
 
 
 def plain_scores(model: tonemodel.Model, found: list[int]) -> list[float]:
-    """Each trap's score from a sentence's buckets, summed weight by weight."""
+    """Each trap's score from a sentence's buckets: the column sums of their rows of weights."""
     width = len(tonemodel.TRAPS)
-    totals = [0] * width
-    for bucket in found:
-        for trap, weight in enumerate(model.weights[bucket * width:(bucket + 1) * width]):
-            totals[trap] += weight
+    rows = [model.weights[bucket * width:(bucket + 1) * width] for bucket in found]
+    totals = [sum(column) for column in zip(*rows, strict=True)]
     factor = model.scale / math.sqrt(len(found))
     return [bias + factor * total for bias, total in zip(model.bias, totals, strict=True)]
 
