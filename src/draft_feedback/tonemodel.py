@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import math
 import re
+import struct
 import zlib
 from array import array
 from dataclasses import dataclass
+from itertools import pairwise, repeat
 from pathlib import Path
 
 from draft_feedback.resources import builtin_dir
@@ -249,9 +251,116 @@ def features(sentence: str) -> list[str]:
 
 
 def buckets(sentence: str, bits: int) -> list[int]:
-    """Return the hashed bucket of every feature of a sentence (crc32: the same everywhere)."""
+    """Return the hashed bucket of every feature of a sentence (crc32: the same everywhere).
+
+    The same as `sorted({zlib.crc32(f.encode()) & mask for f in features(sentence)})`, as
+    tools/train_tone.py hashes them, without building the feature strings.
+    """
     mask = (1 << bits) - 1
-    return sorted({zlib.crc32(f.encode()) & mask for f in features(sentence)})
+    return sorted({crc & mask for crc in _hashes(sentence)})
+
+
+# --- the same features, hashed as they are found -----------------------------------------------
+#
+# features() spells every feature out; scoring only needs their crc32s. crc32(prefix + rest)
+# equals crc32(rest, crc32(prefix)), so each kind's prefix is hashed once here, and the words
+# and character n-grams are hashed as bytes without building a string per feature. Every
+# feature is ASCII: the tokens are [a-z0-9] runs and marks, the capitals [A-Z] runs. The tests
+# compare the two definitions on every corpus sentence and on generated text.
+
+_crc32 = zlib.crc32
+
+
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+_W, _B, _T, _S, _N = (_crc(prefix) for prefix in ("w:", "b:", "t:", "s:", "n:"))
+_CHARS = _crc("c:")
+_QUESTION, _QUESTION_WORD, _CAPITAL = _crc("q"), _crc("q:"), _crc("C:")
+_MARKS = tuple((mark, _crc("m:" + mark)) for mark in ("!!", "??", "...", "!"))
+_CAPS_COUNT = {n: _crc(f"caps{n}") for n in (1, 2, 3)}
+_ALLCAPS, _LOWERCASE = _crc("allcaps"), _crc("lowercase")
+_LENGTH = {n: _crc(f"len{n}") for n in range(9)}
+_CLASS = {name: _crc("L:" + name) for name in _LEXICON_TEXT}
+_CLASS_PAIR = {(a, b): _crc(f"P:{a}+{b}") for a in _LEXICON_TEXT for b in _LEXICON_TEXT if a < b}
+_TAG_PAIR = {(a, b): _crc(f"T:{a} {b}") for a in _LEXICON_TEXT for b in _LEXICON_TEXT}
+_TAG_WORD = {name: _crc(f"TW:{name} ") for name in _LEXICON_TEXT}
+_WORD_TAG = _crc("WT:")
+_SPACED_TAG = {name: f" {name}".encode() for name in _LEXICON_TEXT}
+# Character n-grams are cut by struct, a run of up to this many n-grams of one size per call.
+_RUN = 64
+
+
+@functools.cache
+def _cutter(n: int, count: int) -> struct.Struct:
+    """Cut `count` back-to-back n-byte strings (at most 3 * _RUN of these are ever made)."""
+    return struct.Struct(f"{n}s" * count)
+
+
+def _hashes(sentence: str) -> list[int]:
+    """Return the crc32 of every feature of a sentence (some more than once): features() hashed."""
+    text = normalise(sentence)
+    tokens = _TOKEN.findall(text)
+    words = [t for t in tokens if t[0].isalnum()]
+    joined = f" {' '.join(words)} ".encode()
+    raw = joined.split()
+    padded = [b"<s>", *raw, b"</s>"]
+    crc32 = _crc32
+    out = list(map(crc32, raw, repeat(_W)))
+    out.extend(map(crc32, map(b" ".join, pairwise(padded)), repeat(_B)))
+    triples = zip(padded, padded[1:], padded[2:], strict=False)
+    out.extend(map(crc32, map(b" ".join, triples), repeat(_T)))
+    out.extend(map(crc32, map(b" _ ".join, zip(raw, raw[2:], strict=False)), repeat(_S)))
+    # Character n-grams: for each size n and each start offset, the back-to-back n-grams.
+    size = len(joined)
+    grams: list[bytes] = []
+    for n in (3, 4, 5):
+        for start in range(n):
+            count = (size - start) // n
+            while count > 0:
+                run = min(count, _RUN)
+                grams += _cutter(n, run).unpack_from(joined, start)
+                start += run * n
+                count -= run
+    out.extend(map(crc32, grams, repeat(_CHARS)))
+    reach = 0
+    for token in tokens:
+        if token in _CLAUSE_END or token in (",", ";"):
+            reach = 0
+        elif reach:
+            out.append(crc32(token.encode(), _N))
+            reach -= 1
+        if token in _NEGATION:
+            reach = _NEGATION_REACH
+    if text.rstrip().endswith("?"):
+        out.append(_QUESTION)
+        out.extend(map(crc32, raw[:2], repeat(_QUESTION_WORD)))
+        if len(raw) > 1:
+            out.append(crc32(raw[0] + b" " + raw[1], _QUESTION_WORD))
+    out.extend(crc for mark, crc in _MARKS if mark in text)
+    capitals = [w for w in _CAPS.findall(sentence) if len(w) >= 2]
+    if capitals and not sentence.isupper():
+        out.extend(crc32(w.lower().encode(), _CAPITAL) for w in capitals)
+        out.append(_CAPS_COUNT[min(len(capitals), 3)])
+    elif capitals and len(_LETTERS.findall(sentence)) > 8:
+        out.append(_ALLCAPS)
+    if sentence == sentence.lower() and _LETTERS.search(sentence):
+        out.append(_LOWERCASE)
+    out.append(_LENGTH[min(len(words) // 4, 8)])
+    tagged = list(map(_LEXICON.get, words, repeat("_")))
+    classes = sorted(set(tagged) - {"_"})
+    out.extend(map(_CLASS.__getitem__, classes))
+    out.extend(_CLASS_PAIR[a, b] for i, a in enumerate(classes) for b in classes[i + 1:])
+    for i in range(len(tagged) - 1):
+        left, right = tagged[i], tagged[i + 1]
+        if left != "_":
+            out.append(crc32(raw[i + 1], _TAG_WORD[left]))
+            if right != "_":
+                out.append(_TAG_PAIR[left, right])
+        if right != "_":
+            out.append(crc32(_SPACED_TAG[right], crc32(raw[i], _WORD_TAG)))
+    return out
 
 
 # --- the shipped weights -----------------------------------------------------------------------
