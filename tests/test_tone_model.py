@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 import sys
 import textwrap
 import zipfile
 import zlib
+from array import array
 from pathlib import Path
 
 import pytest
@@ -361,3 +363,23 @@ def test_every_kind_of_feature_changes_some_corpus_sentences_buckets() -> None:
             if rest != whole:
                 counted.add(kind)
     assert counted == kinds
+
+
+@pytest.mark.parametrize("bits", [0, 1, 4, 8, 9])
+@pytest.mark.parametrize("fill", ["random", "highest", "lowest"])
+def test_other_sizes_and_extreme_weights_score_as_summed_one_by_one(bits: int,
+                                                                    fill: str) -> None:
+    # A bucket's weights are added all at once as one packed int: no trap's sum may spill into
+    # the next, whatever the weights and however many buckets a sentence fills.
+    width = len(tonemodel.TRAPS)
+    rng = random.Random(f"{bits} {fill}")
+    size = (1 << bits) * width
+    values = {"random": [rng.randint(-128, 127) for _ in range(size)],
+              "highest": [127] * size, "lowest": [-128] * size}[fill]
+    model = tonemodel.Model(bits, 0.05, tuple(rng.uniform(-5, 0) for _ in range(width)),
+                            array("b", values), tuple(rng.uniform(0, 2) for _ in range(width)))
+    sentences = [*CORPUS_SENTENCES[::97], "", "Fine.", " ".join(CORPUS_SENTENCES[:40])]
+    for sentence in [*sentences, *sentences]:
+        found = plain_buckets(sentence, bits)
+        assert tonemodel.buckets(sentence, bits) == found
+        assert model.scores(sentence) == plain_scores(model, found), sentence

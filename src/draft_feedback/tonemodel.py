@@ -15,8 +15,10 @@ import re
 import struct
 import zlib
 from array import array
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from itertools import pairwise, repeat
+from operator import itemgetter
 from pathlib import Path
 
 from draft_feedback.resources import builtin_dir
@@ -365,6 +367,10 @@ def _hashes(sentence: str) -> list[int]:
 
 # --- the shipped weights -----------------------------------------------------------------------
 
+# An int8 weight read as a byte -> that weight + 128, so packed rows (Model._pack) have no sign.
+_UNSIGNED = bytes((byte + 128) & 0xFF for byte in range(256))
+
+
 @dataclass(frozen=True)
 class Model:
     """One detector per trap (that trap against polite text): int8 weights, a threshold each."""
@@ -375,18 +381,69 @@ class Model:
     weights: array  # len(TRAPS) int8 per bucket, bucket by bucket
     # A sentence is flagged for a trap when that trap's score reaches its threshold.
     thresholds: tuple[float, ...]
+    # Each bucket's row of weights packed into one int (see _pack), 0 until a sentence has it.
+    _rows: list[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rows", [0] * (1 << self.bits))
 
     def scores(self, sentence: str) -> list[float]:
         """Return each trap's score (a log-odds against polite) for one sentence as typed."""
-        width = len(TRAPS)
-        found = buckets(sentence, self.bits)
+        mask = (1 << self.bits) - 1
+        found = {crc & mask for crc in _hashes(sentence)}
         if not found:
             return list(self.bias)
-        weights = self.weights
-        rows = [weights[b * width:(b + 1) * width] for b in found]
         factor = self.scale / math.sqrt(len(found))
-        return [bias + factor * sum(column)
-                for bias, column in zip(self.bias, zip(*rows, strict=True), strict=True)]
+        return [bias + factor * total
+                for bias, total in zip(self.bias, self._totals(found), strict=True)]
+
+    def _lane(self) -> int:
+        """Bits per trap in a packed row: room for 255 times every bucket, with no carry."""
+        return 8 * (1 + (self.bits + 7) // 8)
+
+    def _totals(self, found: set[int]) -> list[int]:
+        """Each trap's sum of the weights of the buckets found: the same integers as adding
+        them one by one, in one addition of packed rows per bucket."""
+        rows = self._rows
+        if len(found) == 1:
+            [bucket] = found
+            if not rows[bucket]:
+                self._pack(found)
+            packed = rows[bucket]
+        else:
+            get = itemgetter(*found)
+            got = get(rows)
+            if not all(got):
+                self._pack([bucket for bucket, row in zip(found, got, strict=True) if not row])
+                got = get(rows)
+            packed = sum(got)
+        lane = self._lane()
+        mask = (1 << lane) - 1
+        offset = 128 * len(found)
+        totals = []
+        for _ in TRAPS:
+            totals.append((packed & mask) - offset)
+            packed >>= lane
+        return totals
+
+    def _pack(self, found: Iterable[int]) -> None:
+        """Keep each bucket's row of weights as one int: trap i's weight + 128 in lane i.
+
+        A lane holds the sum of up to 2**bits values from 0 to 255 without reaching the next.
+        A packed row is 0 only when every weight is -128 (quantising never writes it); such a
+        row is packed again whenever it is met, and still adds up right.
+        """
+        width = len(TRAPS)
+        step = self._lane() // 8
+        order = list(found)
+        weights = self.weights
+        data = b"".join([weights[b * width:(b + 1) * width] for b in order]).translate(_UNSIGNED)
+        wide = bytearray(len(data) * step)
+        wide[::step] = data
+        size = width * step
+        rows = self._rows
+        for bucket, start in zip(order, range(0, len(wide), size), strict=True):
+            rows[bucket] = int.from_bytes(wide[start:start + size], "little")
 
     def classify(self, sentence: str) -> str | None:
         """Return the trap a sentence reads as most clearly, or None if it reads as polite."""
