@@ -310,7 +310,6 @@ def plain_classify(model: tonemodel.Model, scores: list[float]) -> str | None:
 def assert_same_as_plain(model: tonemodel.Model, sentence: str) -> None:
     found = plain_buckets(sentence, model.bits)
     assert tonemodel.buckets(sentence, model.bits) == found, sentence
-    assert tonemodel.buckets(sentence, 10) == sorted({b & 1023 for b in found}), sentence
     scores = plain_scores(model, found)
     assert model.scores(sentence) == scores, sentence
     assert model.classify(sentence) == plain_classify(model, scores), sentence
@@ -383,3 +382,19 @@ def test_other_sizes_and_extreme_weights_score_as_summed_one_by_one(bits: int,
         found = plain_buckets(sentence, bits)
         assert tonemodel.buckets(sentence, bits) == found
         assert model.scores(sentence) == plain_scores(model, found), sentence
+
+
+def test_verdicts_are_kept_per_model_and_only_the_latest() -> None:
+    model = tonemodel.load.__wrapped__(tonemodel.model_path())
+    other = tonemodel.load.__wrapped__(tonemodel.model_path())
+    sentence = "Every grant I write gets turned down."
+    verdict = plain_classify(model, plain_scores(model, plain_buckets(sentence, model.bits)))
+    assert verdict is not None
+    assert model.classify(sentence) == model.classify(sentence) == verdict
+    info = model._memo.cache_info()  # type: ignore[attr-defined]
+    assert (info.hits, info.misses, info.maxsize) == (1, 1, tonemodel.CLASSIFY_MEMO)
+    assert other._memo.cache_info().currsize == 0  # type: ignore[attr-defined]
+    for i in range(tonemodel.CLASSIFY_MEMO + 10):
+        model.classify(f"Draft {i}.")
+    assert model._memo.cache_info().currsize == tonemodel.CLASSIFY_MEMO  # type: ignore[attr-defined]
+    assert model.classify(sentence) == verdict

@@ -15,7 +15,7 @@ import re
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise, repeat
 from operator import itemgetter
@@ -25,6 +25,7 @@ from draft_feedback.resources import builtin_dir
 
 MODEL_FILE = "tone_model.bin"
 MAGIC = b"draft-feedback tone model 3"
+CLASSIFY_MEMO = 4096  # sentences whose verdict a model keeps
 TRAPS = ("framing", "catastrophizing", "personalizing", "overgeneralizing", "mind-reading",
          "filtering", "should-statements", "all-or-nothing", "comparisons", "grovelling",
          "shouting", "sarcasm")
@@ -383,9 +384,13 @@ class Model:
     thresholds: tuple[float, ...]
     # Each bucket's row of weights packed into one int (see _pack), 0 until a sentence has it.
     _rows: list[int] = field(init=False, repr=False, compare=False)
+    # classify() by sentence text, the latest CLASSIFY_MEMO sentences.
+    _memo: Callable[[str], str | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", [0] * (1 << self.bits))
+        object.__setattr__(self, "_memo",
+                           functools.lru_cache(maxsize=CLASSIFY_MEMO)(self._classify))
 
     def scores(self, sentence: str) -> list[float]:
         """Return each trap's score (a log-odds against polite) for one sentence as typed."""
@@ -446,7 +451,15 @@ class Model:
             rows[bucket] = int.from_bytes(wide[start:start + size], "little")
 
     def classify(self, sentence: str) -> str | None:
-        """Return the trap a sentence reads as most clearly, or None if it reads as polite."""
+        """Return the trap a sentence reads as most clearly, or None if it reads as polite.
+
+        The verdict depends on the sentence alone, and a draft checked again after an edit, or
+        many drafts from the same templates, share most of their sentences: the latest
+        CLASSIFY_MEMO verdicts are kept, per model.
+        """
+        return self._memo(sentence)
+
+    def _classify(self, sentence: str) -> str | None:
         margins = [score - threshold for score, threshold
                    in zip(self.scores(sentence), self.thresholds, strict=True)]
         best = max(range(len(TRAPS)), key=margins.__getitem__)
