@@ -103,6 +103,11 @@ def test_normalising_reads_text_as_people_type_it(typed: str, read: str) -> None
     assert tonemodel.normalise(typed) == read
 
 
+def test_contractions_with_apostrophes_are_only_looked_for_where_there_is_one() -> None:
+    for pattern, replacement in tonemodel._APOSTROPHE:
+        assert "'" in pattern.pattern and "'" not in replacement
+
+
 def test_a_sentence_scores_the_same_however_it_is_typed() -> None:
     model = tonemodel.load()
     typed = ("I should've known better.", "I shouldve known better.",

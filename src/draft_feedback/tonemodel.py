@@ -126,8 +126,9 @@ def normalise(sentence: str) -> str:
     text = _REPEATED_LETTER.sub(r"\1\1", text)
     text = _MIXED_MARKS.sub(lambda m: "!!" if "!" in m.group() else "??", text)
     text = _REPEATED_MARK.sub(lambda m: "..." if m.group(1) == "." else m.group(1) * 2, text)
-    for pattern, replacement in _APOSTROPHE:
-        text = pattern.sub(replacement, text)
+    if "'" in text:  # every one of these patterns has an apostrophe, and none writes one
+        for pattern, replacement in _APOSTROPHE:
+            text = pattern.sub(replacement, text)
     return _BARE_WORD.sub(lambda m: _BARE[m.group()], text)
 
 
