@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 import subprocess
 import sys
 import textwrap
 import zipfile
+import zlib
+from array import array
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from draft_feedback import tone, tonemodel
 from draft_feedback.errors import BadInput
@@ -94,6 +101,11 @@ def test_each_traps_words_are_one_kind_sentence_and_pass_the_check(trap: str) ->
 )
 def test_normalising_reads_text_as_people_type_it(typed: str, read: str) -> None:
     assert tonemodel.normalise(typed) == read
+
+
+def test_contractions_with_apostrophes_are_only_looked_for_where_there_is_one() -> None:
+    for pattern, replacement in tonemodel._APOSTROPHE:
+        assert "'" in pattern.pattern and "'" not in replacement
 
 
 def test_a_sentence_scores_the_same_however_it_is_typed() -> None:
@@ -230,3 +242,164 @@ def test_the_weights_ship_in_the_wheel_and_load_from_there(tmp_path: Path,
     where, rules = result.stdout.splitlines()
     assert where == str(target / "draft_feedback" / "templates" / "tone_model.bin")
     assert rules.startswith("['model-")
+
+
+# --- the fast path against the plain definition ------------------------------------------------
+
+HERE = Path(__file__).parent
+
+
+def corpus_sentences() -> list[str]:
+    """Every sentence of the writers' corpora, the held-out writers and the shared list."""
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key not in ("writer", "persona"):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    paths = [*sorted((HERE / "tone_corpus").glob("*.yaml")),
+             *sorted((HERE / "tone_fresh").glob("*.yaml")), HERE / "tone_corpus.yaml"]
+    for path in paths:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return found
+
+
+CORPUS_SENTENCES = corpus_sentences()
+# Text as people type it: capitals, marks, contractions with and without apostrophes, curly
+# quotes, letters that change length or script when lower-cased, digits and stray spaces.
+TYPED_PIECES = st.sampled_from([
+    "I", "i", "I'm", "im", "don't", "dont", "shouldve", "should of", "can\u2019t", "won't",
+    "NEVER", "Thanks", "thank", "you", "so", "much", "for", "wasting", "my", "TIME", "not",
+    "the", "panel", "always", "everyone", "else", "sorry", "but", "because", "no", "u", "ur",
+    "Soooo", "really", "?", "!", "!!!", "?!?!", "...", "....", ",", ";", "\u2026", "\u2014",
+    "'", "\u2019", "\u201cquoted\u201d", "`", "\u00e9cole", "\u00c9COLE", "\u0130stanbul",
+    "\u212a", "stra\u00dfe", "\ufb01ne", "12", "3rd", "a", "OK", "A", "-", "  ", "\t",
+])
+TYPED = (st.lists(TYPED_PIECES, max_size=40).map(" ".join)
+         | st.lists(TYPED_PIECES, max_size=12).map("".join)
+         | st.text(max_size=60)
+         | st.text(alphabet="aAbBiIkK !?.,;'\u2019\u0130\u212a\u00e9 ", max_size=60))
+
+
+def plain_buckets(sentence: str, bits: int) -> list[int]:
+    """The buckets as the training script hashes them: every feature string, one by one."""
+    mask = (1 << bits) - 1
+    return sorted({zlib.crc32(f.encode()) & mask for f in tonemodel.features(sentence)})
+
+
+def plain_scores(model: tonemodel.Model, found: list[int]) -> list[float]:
+    """Each trap's score from a sentence's buckets: the column sums of their rows of weights."""
+    width = len(tonemodel.TRAPS)
+    rows = [model.weights[bucket * width:(bucket + 1) * width] for bucket in found]
+    totals = [sum(column) for column in zip(*rows, strict=True)]
+    factor = model.scale / math.sqrt(len(found))
+    return [bias + factor * total for bias, total in zip(model.bias, totals, strict=True)]
+
+
+def plain_classify(model: tonemodel.Model, scores: list[float]) -> str | None:
+    """The trap with the largest margin over its threshold (the first on a tie), if any."""
+    best, margin = None, -math.inf
+    for trap, score, threshold in zip(tonemodel.TRAPS, scores, model.thresholds, strict=True):
+        if score - threshold > margin:
+            best, margin = trap, score - threshold
+    return best if margin >= 0 else None
+
+
+def assert_same_as_plain(model: tonemodel.Model, sentence: str) -> None:
+    found = plain_buckets(sentence, model.bits)
+    assert tonemodel.buckets(sentence, model.bits) == found, sentence
+    scores = plain_scores(model, found)
+    assert model.scores(sentence) == scores, sentence
+    assert model.classify(sentence) == plain_classify(model, scores), sentence
+
+
+def test_the_corpus_reads_the_same_with_the_fast_path() -> None:
+    model = tonemodel.load.__wrapped__(tonemodel.model_path())
+    assert len(CORPUS_SENTENCES) > 8000
+    for sentence in CORPUS_SENTENCES:
+        assert_same_as_plain(model, sentence)
+    # A second time through, as a long-running process meets its sentences again.
+    for sentence in CORPUS_SENTENCES[::7]:
+        assert_same_as_plain(model, sentence)
+
+
+@settings(max_examples=400, deadline=None)
+@given(TYPED)
+@example("")
+@example("   ")
+@example("?")
+@example("!!!")
+@example("a")
+@example("I")
+@example("NO")
+@example("WHY WOULD YOU DO THIS")
+@example("Why would you DO THIS?!")
+@example("not , not ; never but no ... hardly")
+@example("\u0130\u0130 \u212a\u212a K")
+@example("a b c d e f g h i j k l m n o p q r s t u v w x y z " * 12)
+def test_typed_text_reads_the_same_with_the_fast_path(sentence: str) -> None:
+    assert_same_as_plain(tonemodel.load(), sentence)
+
+
+def feature_kind(feature: str) -> str:
+    """The kind of a feature: its prefix ("w", "c", "TW", ...), or its name when it has none."""
+    return feature.split(":", 1)[0] if ":" in feature else feature.rstrip("0123456789")
+
+
+def test_every_kind_of_feature_changes_some_corpus_sentences_buckets() -> None:
+    # So the comparison above fails if the fast path leaves out any kind of feature.
+    kinds = {"w", "b", "t", "s", "c", "n", "q", "m", "C", "caps", "allcaps", "lowercase", "len",
+             "L", "P", "T", "TW", "WT"}
+    mask = (1 << 16) - 1
+    counted: set[str] = set()
+    for sentence in [*CORPUS_SENTENCES, "THANKS FOR NOTHING, REALLY"]:
+        found = tonemodel.features(sentence)
+        whole = {zlib.crc32(f.encode()) & mask for f in found}
+        for kind in {feature_kind(f) for f in found} - counted:
+            rest = {zlib.crc32(f.encode()) & mask for f in found if feature_kind(f) != kind}
+            if rest != whole:
+                counted.add(kind)
+    assert counted == kinds
+
+
+@pytest.mark.parametrize("bits", [0, 1, 4, 8, 9])
+@pytest.mark.parametrize("fill", ["random", "highest", "lowest"])
+def test_other_sizes_and_extreme_weights_score_as_summed_one_by_one(bits: int,
+                                                                    fill: str) -> None:
+    # A bucket's weights are added all at once as one packed int: no trap's sum may spill into
+    # the next, whatever the weights and however many buckets a sentence fills.
+    width = len(tonemodel.TRAPS)
+    rng = random.Random(f"{bits} {fill}")
+    size = (1 << bits) * width
+    values = {"random": [rng.randint(-128, 127) for _ in range(size)],
+              "highest": [127] * size, "lowest": [-128] * size}[fill]
+    model = tonemodel.Model(bits, 0.05, tuple(rng.uniform(-5, 0) for _ in range(width)),
+                            array("b", values), tuple(rng.uniform(0, 2) for _ in range(width)))
+    sentences = [*CORPUS_SENTENCES[::97], "", "Fine.", " ".join(CORPUS_SENTENCES[:40])]
+    for sentence in [*sentences, *sentences]:
+        found = plain_buckets(sentence, bits)
+        assert tonemodel.buckets(sentence, bits) == found
+        assert model.scores(sentence) == plain_scores(model, found), sentence
+
+
+def test_verdicts_are_kept_per_model_and_only_the_latest() -> None:
+    model = tonemodel.load.__wrapped__(tonemodel.model_path())
+    other = tonemodel.load.__wrapped__(tonemodel.model_path())
+    sentence = "Every grant I write gets turned down."
+    verdict = plain_classify(model, plain_scores(model, plain_buckets(sentence, model.bits)))
+    assert verdict is not None
+    assert model.classify(sentence) == model.classify(sentence) == verdict
+    info = model._memo.cache_info()  # type: ignore[attr-defined]
+    assert (info.hits, info.misses, info.maxsize) == (1, 1, tonemodel.CLASSIFY_MEMO)
+    assert other._memo.cache_info().currsize == 0  # type: ignore[attr-defined]
+    for i in range(tonemodel.CLASSIFY_MEMO + 10):
+        model.classify(f"Draft {i}.")
+    assert model._memo.cache_info().currsize == tonemodel.CLASSIFY_MEMO  # type: ignore[attr-defined]
+    assert model.classify(sentence) == verdict

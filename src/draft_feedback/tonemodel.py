@@ -12,9 +12,13 @@ from __future__ import annotations
 import functools
 import math
 import re
+import struct
 import zlib
 from array import array
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise, repeat
+from operator import itemgetter
 from pathlib import Path
 
 from draft_feedback.patterns import compile_kept
@@ -24,6 +28,7 @@ MODEL_FILE = "tone_model.bin"
 # The weights follow the header as they are, uncompressed: decompressing them cost each new
 # draft 3 ms, and the wheel is compressed anyway.
 MAGIC = b"draft-feedback tone model 4"
+CLASSIFY_MEMO = 4096  # sentences whose verdict a model keeps
 TRAPS = ("framing", "catastrophizing", "personalizing", "overgeneralizing", "mind-reading",
          "filtering", "should-statements", "all-or-nothing", "comparisons", "grovelling",
          "shouting", "sarcasm")
@@ -125,8 +130,9 @@ def normalise(sentence: str) -> str:
     text = _REPEATED_LETTER.sub(r"\1\1", text)
     text = _MIXED_MARKS.sub(lambda m: "!!" if "!" in m.group() else "??", text)
     text = _REPEATED_MARK.sub(lambda m: "..." if m.group(1) == "." else m.group(1) * 2, text)
-    for pattern, replacement in _APOSTROPHE:
-        text = pattern.sub(replacement, text)
+    if "'" in text:  # every one of these patterns has an apostrophe, and none writes one
+        for pattern, replacement in _APOSTROPHE:
+            text = pattern.sub(replacement, text)
     return _BARE_WORD.sub(lambda m: _BARE[m.group()], text)
 
 
@@ -253,12 +259,123 @@ def features(sentence: str) -> list[str]:
 
 
 def buckets(sentence: str, bits: int) -> list[int]:
-    """Return the hashed bucket of every feature of a sentence (crc32: the same everywhere)."""
+    """Return the hashed bucket of every feature of a sentence (crc32: the same everywhere).
+
+    The same as `sorted({zlib.crc32(f.encode()) & mask for f in features(sentence)})`, as
+    tools/train_tone.py hashes them, without building the feature strings.
+    """
     mask = (1 << bits) - 1
-    return sorted({zlib.crc32(f.encode()) & mask for f in features(sentence)})
+    return sorted({crc & mask for crc in _hashes(sentence)})
+
+
+# --- the same features, hashed as they are found -----------------------------------------------
+#
+# features() spells every feature out; scoring only needs their crc32s. crc32(prefix + rest)
+# equals crc32(rest, crc32(prefix)), so each kind's prefix is hashed once here, and the words
+# and character n-grams are hashed as bytes without building a string per feature. Every
+# feature is ASCII: the tokens are [a-z0-9] runs and marks, the capitals [A-Z] runs. The tests
+# compare the two definitions on every corpus sentence and on generated text.
+
+_crc32 = zlib.crc32
+
+
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+_W, _B, _T, _S, _N = (_crc(prefix) for prefix in ("w:", "b:", "t:", "s:", "n:"))
+_CHARS = _crc("c:")
+_QUESTION, _QUESTION_WORD, _CAPITAL = _crc("q"), _crc("q:"), _crc("C:")
+_MARKS = tuple((mark, _crc("m:" + mark)) for mark in ("!!", "??", "...", "!"))
+_CAPS_COUNT = {n: _crc(f"caps{n}") for n in (1, 2, 3)}
+_ALLCAPS, _LOWERCASE = _crc("allcaps"), _crc("lowercase")
+_LENGTH = {n: _crc(f"len{n}") for n in range(9)}
+_CLASS = {name: _crc("L:" + name) for name in _LEXICON_TEXT}
+_CLASS_PAIR = {(a, b): _crc(f"P:{a}+{b}") for a in _LEXICON_TEXT for b in _LEXICON_TEXT if a < b}
+_TAG_PAIR = {(a, b): _crc(f"T:{a} {b}") for a in _LEXICON_TEXT for b in _LEXICON_TEXT}
+_TAG_WORD = {name: _crc(f"TW:{name} ") for name in _LEXICON_TEXT}
+_WORD_TAG = _crc("WT:")
+_SPACED_TAG = {name: f" {name}".encode() for name in _LEXICON_TEXT}
+# Character n-grams are cut by struct, a run of up to this many n-grams of one size per call.
+_RUN = 64
+
+
+@functools.cache
+def _cutter(n: int, count: int) -> struct.Struct:
+    """Cut `count` back-to-back n-byte strings (at most 3 * _RUN of these are ever made)."""
+    return struct.Struct(f"{n}s" * count)
+
+
+def _hashes(sentence: str) -> list[int]:
+    """Return the crc32 of every feature of a sentence (some more than once): features() hashed."""
+    text = normalise(sentence)
+    tokens = _TOKEN.findall(text)
+    words = [t for t in tokens if t[0].isalnum()]
+    joined = f" {' '.join(words)} ".encode()
+    raw = joined.split()
+    padded = [b"<s>", *raw, b"</s>"]
+    crc32 = _crc32
+    out = list(map(crc32, raw, repeat(_W)))
+    out.extend(map(crc32, map(b" ".join, pairwise(padded)), repeat(_B)))
+    triples = zip(padded, padded[1:], padded[2:], strict=False)
+    out.extend(map(crc32, map(b" ".join, triples), repeat(_T)))
+    out.extend(map(crc32, map(b" _ ".join, zip(raw, raw[2:], strict=False)), repeat(_S)))
+    # Character n-grams: for each size n and each start offset, the back-to-back n-grams.
+    size = len(joined)
+    grams: list[bytes] = []
+    for n in (3, 4, 5):
+        for start in range(n):
+            count = (size - start) // n
+            while count > 0:
+                run = min(count, _RUN)
+                grams += _cutter(n, run).unpack_from(joined, start)
+                start += run * n
+                count -= run
+    out.extend(map(crc32, grams, repeat(_CHARS)))
+    reach = 0
+    for token in tokens:
+        if token in _CLAUSE_END or token in (",", ";"):
+            reach = 0
+        elif reach:
+            out.append(crc32(token.encode(), _N))
+            reach -= 1
+        if token in _NEGATION:
+            reach = _NEGATION_REACH
+    if text.rstrip().endswith("?"):
+        out.append(_QUESTION)
+        out.extend(map(crc32, raw[:2], repeat(_QUESTION_WORD)))
+        if len(raw) > 1:
+            out.append(crc32(raw[0] + b" " + raw[1], _QUESTION_WORD))
+    out.extend(crc for mark, crc in _MARKS if mark in text)
+    capitals = [w for w in _CAPS.findall(sentence) if len(w) >= 2]
+    if capitals and not sentence.isupper():
+        out.extend(crc32(w.lower().encode(), _CAPITAL) for w in capitals)
+        out.append(_CAPS_COUNT[min(len(capitals), 3)])
+    elif capitals and len(_LETTERS.findall(sentence)) > 8:
+        out.append(_ALLCAPS)
+    if sentence == sentence.lower() and _LETTERS.search(sentence):
+        out.append(_LOWERCASE)
+    out.append(_LENGTH[min(len(words) // 4, 8)])
+    tagged = list(map(_LEXICON.get, words, repeat("_")))
+    classes = sorted(set(tagged) - {"_"})
+    out.extend(map(_CLASS.__getitem__, classes))
+    out.extend(_CLASS_PAIR[a, b] for i, a in enumerate(classes) for b in classes[i + 1:])
+    for i in range(len(tagged) - 1):
+        left, right = tagged[i], tagged[i + 1]
+        if left != "_":
+            out.append(crc32(raw[i + 1], _TAG_WORD[left]))
+            if right != "_":
+                out.append(_TAG_PAIR[left, right])
+        if right != "_":
+            out.append(crc32(_SPACED_TAG[right], crc32(raw[i], _WORD_TAG)))
+    return out
 
 
 # --- the shipped weights -----------------------------------------------------------------------
+
+# An int8 weight read as a byte -> that weight + 128, so packed rows (Model._pack) have no sign.
+_UNSIGNED = bytes((byte + 128) & 0xFF for byte in range(256))
+
 
 @dataclass(frozen=True)
 class Model:
@@ -270,21 +387,84 @@ class Model:
     weights: array  # len(TRAPS) int8 per bucket, bucket by bucket
     # A sentence is flagged for a trap when that trap's score reaches its threshold.
     thresholds: tuple[float, ...]
+    # Each bucket's row of weights packed into one int (see _pack), 0 until a sentence has it.
+    _rows: list[int] = field(init=False, repr=False, compare=False)
+    # classify() by sentence text, the latest CLASSIFY_MEMO sentences.
+    _memo: Callable[[str], str | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rows", [0] * (1 << self.bits))
+        object.__setattr__(self, "_memo",
+                           functools.lru_cache(maxsize=CLASSIFY_MEMO)(self._classify))
 
     def scores(self, sentence: str) -> list[float]:
         """Return each trap's score (a log-odds against polite) for one sentence as typed."""
-        width = len(TRAPS)
-        found = buckets(sentence, self.bits)
+        mask = (1 << self.bits) - 1
+        found = {crc & mask for crc in _hashes(sentence)}
         if not found:
             return list(self.bias)
-        weights = self.weights
-        rows = [weights[b * width:(b + 1) * width] for b in found]
         factor = self.scale / math.sqrt(len(found))
-        return [bias + factor * sum(column)
-                for bias, column in zip(self.bias, zip(*rows, strict=True), strict=True)]
+        return [bias + factor * total
+                for bias, total in zip(self.bias, self._totals(found), strict=True)]
+
+    def _lane(self) -> int:
+        """Bits per trap in a packed row: room for 255 times every bucket, with no carry."""
+        return 8 * (1 + (self.bits + 7) // 8)
+
+    def _totals(self, found: set[int]) -> list[int]:
+        """Each trap's sum of the weights of the buckets found: the same integers as adding
+        them one by one, in one addition of packed rows per bucket."""
+        rows = self._rows
+        if len(found) == 1:
+            [bucket] = found
+            if not rows[bucket]:
+                self._pack(found)
+            packed = rows[bucket]
+        else:
+            get = itemgetter(*found)
+            got = get(rows)
+            if not all(got):
+                self._pack([bucket for bucket, row in zip(found, got, strict=True) if not row])
+                got = get(rows)
+            packed = sum(got)
+        lane = self._lane()
+        mask = (1 << lane) - 1
+        offset = 128 * len(found)
+        totals = []
+        for _ in TRAPS:
+            totals.append((packed & mask) - offset)
+            packed >>= lane
+        return totals
+
+    def _pack(self, found: Iterable[int]) -> None:
+        """Keep each bucket's row of weights as one int: trap i's weight + 128 in lane i.
+
+        A lane holds the sum of up to 2**bits values from 0 to 255 without reaching the next.
+        A packed row is 0 only when every weight is -128 (quantising never writes it); such a
+        row is packed again whenever it is met, and still adds up right.
+        """
+        width = len(TRAPS)
+        step = self._lane() // 8
+        order = list(found)
+        weights = self.weights
+        data = b"".join([weights[b * width:(b + 1) * width] for b in order]).translate(_UNSIGNED)
+        wide = bytearray(len(data) * step)
+        wide[::step] = data
+        size = width * step
+        rows = self._rows
+        for bucket, start in zip(order, range(0, len(wide), size), strict=True):
+            rows[bucket] = int.from_bytes(wide[start:start + size], "little")
 
     def classify(self, sentence: str) -> str | None:
-        """Return the trap a sentence reads as most clearly, or None if it reads as polite."""
+        """Return the trap a sentence reads as most clearly, or None if it reads as polite.
+
+        The verdict depends on the sentence alone, and a draft checked again after an edit, or
+        many drafts from the same templates, share most of their sentences: the latest
+        CLASSIFY_MEMO verdicts are kept, per model.
+        """
+        return self._memo(sentence)
+
+    def _classify(self, sentence: str) -> str | None:
         margins = [score - threshold for score, threshold
                    in zip(self.scores(sentence), self.thresholds, strict=True)]
         best = max(range(len(TRAPS)), key=margins.__getitem__)
