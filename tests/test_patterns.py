@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from draft_feedback import cache, tone
-from draft_feedback.patterns import FORMAT, KIND, PatternCache, build_key
+from draft_feedback.patterns import KIND, PatternCache, build_key, checksum
 
 HERE = Path(__file__).parent
 
@@ -91,7 +91,7 @@ def test_the_built_in_rules_find_the_same_with_kept_code() -> None:
 def write_raw(payload: bytes, name: str = "words") -> None:
     """Write an entry as PatternCache does: a digest of the payload, then the payload."""
     cache.write(KIND, PatternCache(name)._file(),
-                cache.digest(FORMAT, payload).encode() + payload)
+                checksum(payload) + payload)
 
 
 def damage_cut(data: bytes) -> None:

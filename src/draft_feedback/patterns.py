@@ -19,6 +19,7 @@ from __future__ import annotations
 import marshal
 import re
 import sys
+import zlib
 from array import array
 from collections.abc import Iterator
 from typing import Any
@@ -124,7 +125,7 @@ class PatternCache:
             payload = marshal.dumps((build_key(), entries))
         except (ValueError, TypeError):
             return
-        cache.write(KIND, self._file(), cache.digest(FORMAT, payload).encode() + payload)
+        cache.write(KIND, self._file(), checksum(payload) + payload)
         self._missed = False
 
     def _file(self) -> str:
@@ -142,10 +143,18 @@ class PatternCache:
         return self._kept
 
 
+def checksum(payload: bytes) -> bytes:
+    """The 32 bytes a file starts with: a check of its payload (the format and a CRC-32).
+
+    A file cut short or altered is not read. CRC-32 finds such damage as a digest would, in a
+    fifth of the time: the rules' code is some 700 KB, read on every new draft.
+    """
+    return f"{cache.digest(FORMAT)[:24]}{zlib.crc32(payload):08x}".encode()
+
+
 def _parse(data: bytes) -> dict[tuple[str, int], Entry]:
-    # The file starts with a digest of its payload: a file cut short or altered is not read.
     check, payload = data[:32], data[32:]
-    if check != cache.digest(FORMAT, payload).encode():
+    if check != checksum(payload):
         return {}
     key, entries = marshal.loads(payload)
     if key != build_key() or not isinstance(entries, dict):

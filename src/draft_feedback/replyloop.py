@@ -545,15 +545,6 @@ def review(outbox: Outbox, catalog: Catalog, config: Config, now: datetime) -> R
         waiting=waiting)
 
 
-def earlier_requests(outbox: Outbox, to_addr: str, rejection_id: str | None) -> list[Record]:
-    """Requests already made to this address, or answering the same rejection email."""
-    statuses = ("draft", "scheduled", "held", "sending", "sent", "replied", "interrupted")
-    found = {r.id: r for r in outbox.to_address(to_addr, statuses)}
-    if rejection_id:
-        found.update({r.id: r for r in outbox.with_thread_id(rejection_id, statuses)})
-    return [found[i] for i in sorted(found)]
-
-
 def send_due_checked(outbox: Outbox, config: Config, *, clock: Callable[[], datetime],
                      limit: int | None = None, dry_run: bool = False,
                      stop: Callable[[], bool] = lambda: False) -> Report:

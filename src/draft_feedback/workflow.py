@@ -513,8 +513,6 @@ def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
     On a terminal, and for a draft, the warning is shown and `new` goes on; queueing from a
     script (--schedule or --at off a terminal) is refused until --again confirms it.
     """
-    from draft_feedback.replyloop import earlier_requests
-
     if options.again or not outbox.path.exists():
         return None  # nothing asked yet: and a first `new` must not create the outbox early
     # The rejection email's own id: a request to someone else starts a fresh thread, yet it
@@ -531,6 +529,15 @@ def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
                        "another request anyway; nothing was stored")
     return (f"Note: {prepared.draft.to.email} was already asked: {named}. This one is "
             "saved too; add --again to confirm such a request without this note.")
+
+
+def earlier_requests(outbox: Outbox, to_addr: str, rejection_id: str | None) -> list[Record]:
+    """Requests already made to this address, or answering the same rejection email."""
+    statuses = ("draft", "scheduled", "held", "sending", "sent", "replied", "interrupted")
+    found = {r.id: r for r in outbox.to_address(to_addr, statuses)}
+    if rejection_id:
+        found.update({r.id: r for r in outbox.with_thread_id(rejection_id, statuses)})
+    return [found[i] for i in sorted(found)]
 
 
 def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
