@@ -286,10 +286,9 @@ def starts_of(parsed: Any) -> Starts | None:
                 # (the start ends where it does). An optional part may also be left out.
                 entered = list(body) + (rest if high == 1 else [_END])
                 return (low > 0 or walk(rest, prefix, bounded)) and walk(entered, prefix, bounded)
-            if op is c.IN and any(item in _CLASSES for item in av):
+            if op is c.IN and any(part in _CLASSES for part in av):
                 # \d and \s: every digit is 0 in the fold, every space a space.
-                av = [member for item in av
-                      for member in _CLASSES.get(item, [item])]
+                av = [member for part in av for member in _CLASSES.get(part, [part])]
             chars = _literal_chars(op, av, c)
             if chars is None:
                 break

@@ -9,14 +9,11 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from draft_feedback.errors import BadInput, Failure
-from draft_feedback.patterns import compile_kept
+from draft_feedback.patterns import PatternCache, Scanner, Starts, TextIndex, compile_kept
 from draft_feedback.resources import builtin_dir, load_data
-
-if TYPE_CHECKING:
-    from draft_feedback.patterns import PatternCache, Starts, TextIndex
 
 RULES_FILE = "tone_rules.yaml"
 SEVERITIES = ("error", "warning")
@@ -105,8 +102,6 @@ def rules_path() -> Path:
 @functools.lru_cache(maxsize=1)
 def builtin_rules() -> tuple[Rule, ...]:
     """Return the built-in rules, parsed once per process."""
-    from draft_feedback.patterns import PatternCache
-
     path = rules_path()
     try:
         data = load_data(path)  # a JSON copy in the cache folder, checked against the YAML
@@ -343,8 +338,6 @@ class _Text:
     @functools.cached_property
     def index(self) -> TextIndex:
         """The text indexed once for the built-in rules: each is tried where it can match."""
-        from draft_feedback.patterns import TextIndex
-
         return TextIndex(self.text)
 
     def position(self, index: int) -> tuple[int, int]:
@@ -540,8 +533,6 @@ def _matches(rule: Rule, read: _Text, max_questions: int,
     elif rule.pattern is not None:
         excused: dict[tuple[int, int], bool] = {}  # per sentence, so each is searched once
         if rule.starts is not None:
-            from draft_feedback.patterns import Scanner
-
             found = Scanner(rule.pattern, rule.starts).finditer(read.index)
         else:
             found = rule.pattern.finditer(read.text)
