@@ -634,14 +634,14 @@ _HISTORY_STARTS = (
     compile_kept(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.I),
     compile_kept(r"^el\b.{0,200}\bescribió\s*:\s*$", re.I),
     compile_kept(r"^-{2,}\s*(?:original message|ursprüngliche nachricht|message d'origine)"
-               r"\s*-{2,}\s*$", re.I),
+                 r"\s*-{2,}\s*$", re.I),
     compile_kept(r"^_{10,}\s*$"),
     compile_kept(r"^-{3,}\s*forwarded message\s*-{3,}\s*$", re.I),
     compile_kept(r"^begin forwarded message:\s*$", re.I),
 )
 _HEADER_BLOCK = compile_kept(r"^\*?(?:from|von|de)\s*:\*?\s", re.I)
 _HEADER_NEXT = compile_kept(r"^\*?(?:sent|date|gesendet|envoyé|to|an|à|subject|betreff|objet)\s*:",
-                          re.I)
+                            re.I)
 _SIGN_OFFS = compile_kept(r"^(?:sent from my \w+|get outlook for \w+)", re.I)
 
 _FORM_PHRASES = compile_kept(

@@ -569,7 +569,7 @@ _CLAUSE_BREAK = compile_kept(r"[,;:]|\b(?:but|although|though|yet)\b", re.IGNORE
 # consider?" is not mind-reading, "What should I change first?" is no should-statement.
 # "Why" questions are left to the rules: they are how a demand is usually put.
 _ASKING = compile_kept(r"(?:is|are|was|were|do|does|did|could|would|can|will|should|what|which|"
-                     r"how|where|when|who|whom)\b", re.IGNORECASE)
+                       r"how|where|when|who|whom)\b", re.IGNORECASE)
 _ASKED_TRAPS = frozenset({"mind-reading", "should-statements"})
 
 

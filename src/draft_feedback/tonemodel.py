@@ -118,7 +118,7 @@ _APOSTROPHE = [
     (compile_kept(r"'d\b"), " would"), (compile_kept(r"'s\b"), " s"),
 ]
 _BARE_WORD = compile_kept(r"\b(?:" + "|".join(sorted((re.escape(k) for k in _BARE), key=len,
-                                                  reverse=True)) + r")\b")
+                                                    reverse=True)) + r")\b")
 _TOKEN = compile_kept(r"[a-z0-9]+|[!?,;]|\.\.\.")
 _CAPS = compile_kept(r"\b[A-Z]{2,}\b")
 _LETTERS = compile_kept(r"[A-Za-z]")

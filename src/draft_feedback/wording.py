@@ -191,7 +191,7 @@ _NOT_GERUNDS = {"thing", "nothing", "something", "anything", "everything", "even
                 "funding", "heading", "ending", "setting", "timing", "feeling", "opening",
                 "offering", "painting", "drawing", "recording", "reading", "meeting"}
 _THANKS = compile_kept(r"^(?:thank you(?: so much| very much)?|thanks(?: so much| a lot)?|many "
-                     r"thanks)(?: again)?(?: for\b)?[\s,:]*", re.IGNORECASE)
+                       r"thanks)(?: again)?(?: for\b)?[\s,:]*", re.IGNORECASE)
 
 
 def _clean(text: str) -> str:
@@ -325,8 +325,8 @@ _IMPERATIVES = {"tell", "explain", "describe", "share", "give", "let", "suggest"
                 "advise", "point", "send", "help", "list", "recommend", "name", "clarify",
                 "outline", "show", "identify", "pass"}
 _WANT_TO_KNOW = compile_kept(r"^(?:i(?:'d| would)? (?:like|love) to (?:know|hear|understand)|"
-                           r"i wonder|i'm curious|i am curious|i want to know)\s+(?:about\s+)?",
-                           re.IGNORECASE)
+                             r"i wonder|i'm curious|i am curious|i want to know)\s+(?:about\s+)?",
+                             re.IGNORECASE)
 
 
 class NotAQuestion(ValueError):
