@@ -374,12 +374,12 @@ class TextIndex:
         return sorted(set(found))
 
     def _find_all(self, start: str) -> list[int]:
-        fold = self.fold
+        find = self.fold.find
         places = []
-        at = fold.find(start)
+        at = find(start)
         while at >= 0:
             places.append(at)
-            at = fold.find(start, at + 1)
+            at = find(start, at + 1)
         return places
 
 

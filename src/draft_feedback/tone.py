@@ -532,11 +532,8 @@ def _matches(rule: Rule, read: _Text, max_questions: int,
                 "tone.rules, or remove the rule; nothing was changed.") from None
     elif rule.pattern is not None:
         excused: dict[tuple[int, int], bool] = {}  # per sentence, so each is searched once
-        if rule.starts is not None:
-            found = Scanner(rule.pattern, rule.starts).finditer(read.index)
-        else:
-            found = rule.pattern.finditer(read.text)
-        for match in found:
+        # The scanner searches the whole text itself when the rule's starts are not known.
+        for match in Scanner(rule.pattern, rule.starts).finditer(read.index):
             start, end = match.span()
             if end == start:
                 continue
