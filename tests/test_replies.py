@@ -118,6 +118,58 @@ def test_asking_the_same_person_again_warns_and_a_blind_schedule_is_refused(
     assert other.exit_code == 0 and other.stderr == ""
 
 
+def test_an_address_asked_before_is_found_whatever_its_case(run: Run, config_file: Path) -> None:
+    first = json.loads(new(run, "--json", ok=True).stdout)
+    second = new(run, "--json", to="Priya Shah <PRIYA@Example.COM>")
+    assert second.exit_code == 0
+    assert second.stderr == (
+        f"Note: PRIYA@example.com was already asked: request {first['id']} (draft). This one "
+        "is saved too; add --again to confirm such a request without this note.\n")
+
+
+def test_the_note_names_the_latest_three_earlier_requests_and_counts_the_rest(
+        run: Run, config_file: Path) -> None:
+    ids = [json.loads(new(run, "--json", "--again", ok=True).stdout)["id"] for _ in range(5)]
+    run("cancel", str(ids[4]), ok=True)  # a cancelled request is no longer "asked"
+    noted = new(run, "--json")
+    assert noted.stderr == (
+        f"Note: priya@example.com was already asked: request {ids[1]} (draft), request "
+        f"{ids[2]} (draft), request {ids[3]} (draft) and 1 earlier request. This one is saved "
+        "too; add --again to confirm such a request without this note.\n")
+    latest = json.loads(noted.stdout)["id"]
+    refused = new(run, "--schedule")
+    assert refused.exit_code == 2
+    assert (f"request {latest} (draft) and 2 earlier requests; `draft-feedback show {latest}` "
+            "shows it" in refused.stderr)
+
+
+def test_a_second_request_answering_the_same_rejection_email_is_noted(
+        run: Run, config_file: Path) -> None:
+    person = str(Path(__file__).parent / "fixtures" / "person_plain.eml")
+    first = run("new", "--from-eml", person, "--json", ok=True)
+    record = json.loads(first.stdout)
+    other = run("new", "--from-eml", person, "--to", "Sam Lee <sam.lee@acme.com>", "--json")
+    assert other.exit_code == 0
+    assert (f"Note: sam.lee@acme.com was already asked: request {record['id']} (draft). "
+            in other.stderr)
+
+
+def test_the_earlier_requests_are_found_through_indexes(tmp_path: Path) -> None:
+    from draft_feedback.outbox import Outbox
+
+    outbox = Outbox(tmp_path)
+    conn = outbox.connect()
+    plans = {}
+    for column in ("to_addr = ? COLLATE NOCASE", "in_reply_to = ?"):
+        rows = conn.execute("EXPLAIN QUERY PLAN SELECT id, status FROM requests WHERE "
+                            f"kind = 'request' AND status IN ('draft', 'sent') AND {column}",
+                            ("x",)).fetchall()
+        plans[column] = " ".join(str(r[-1]) for r in rows)
+    assert "USING INDEX requests_to_addr" in plans["to_addr = ? COLLATE NOCASE"]
+    assert "USING INDEX requests_in_reply_to" in plans["in_reply_to = ?"]
+    outbox.close()
+
+
 def test_the_same_rejection_email_counts_as_asked(run: Run, config_file: Path,
                                                   tmp_path: Path) -> None:
     eml = tmp_path / "rejection.eml"

@@ -101,6 +101,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX requests_wanting_follow_up ON requests (status, id)
             WHERE follow_up_days IS NOT NULL;
     """),
+    # What every `new` asks before it stores a draft: was this address, or this rejection
+    # email, asked already? Without these it reads every request ever stored. NOCASE is the
+    # ASCII case folding that SQLite's lower() does, so an address matches as it did before.
+    ("0006_asked_before_indexes", """
+        CREATE INDEX requests_to_addr ON requests (to_addr COLLATE NOCASE);
+        CREATE INDEX requests_in_reply_to ON requests (in_reply_to);
+    """),
 )
 
 
@@ -815,22 +822,19 @@ class Outbox:
                            (parent_id,))
         return [_row_to_record(r) for r in rows]
 
-    def to_address(self, addr: str, statuses: Sequence[str]) -> list[Record]:
-        """Return the requests (kind request) to an address in the given states."""
-        return self._requests_where("lower(to_addr) = lower(?)", addr, statuses)
-
-    def with_thread_id(self, message_id: str, statuses: Sequence[str]) -> list[Record]:
-        """Return the requests (kind request) that answer the rejection with this Message-ID."""
-        return self._requests_where("in_reply_to = ?", message_id, statuses)
-
-    def _requests_where(self, condition: str, value: str,
-                        statuses: Sequence[str]) -> list[Record]:
-        """Requests (kind request) in the given states that meet one fixed condition."""
+    def asked(self, addr: str, message_id: str | None,
+              statuses: Sequence[str]) -> list[tuple[int, str]]:
+        """Return (id, status), oldest first, of the requests (kind request) in the given
+        states that went to an address (its case aside) or answer the rejection email with
+        this Message-ID."""
         marks = ", ".join("?" for _ in statuses)
-        rows = self._query(
-            f"SELECT * FROM requests WHERE kind = 'request' AND {condition} "
-            f"AND status IN ({marks}) ORDER BY id", (value, *statuses))
-        return [_row_to_record(r) for r in rows]
+        where = f"kind = 'request' AND status IN ({marks})"
+        sql = f"SELECT id, status FROM requests WHERE {where} AND to_addr = ? COLLATE NOCASE"
+        params: list[Any] = [*statuses, addr]
+        if message_id:
+            sql += f" UNION SELECT id, status FROM requests WHERE {where} AND in_reply_to = ?"
+            params += [*statuses, message_id]
+        return [(int(r[0]), str(r[1])) for r in self._query(sql + " ORDER BY id", params)]
 
     def watched(self, sent_since: datetime) -> list[Record]:
         """Requests a reply can answer or a hold can stop: sent since a time, or queued."""

@@ -522,22 +522,28 @@ def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
     earlier = earlier_requests(outbox, prepared.draft.to.email, rejection_id)
     if not earlier:
         return None
-    named = ", ".join(f"request {r.id} ({r.status})" for r in earlier)
+    named = ", ".join(f"request {i} ({status})" for i, status in earlier[-NAMED_EARLIER:])
+    if len(earlier) > NAMED_EARLIER:
+        more = len(earlier) - NAMED_EARLIER
+        named += f" and {more} earlier request{'s' if more > 1 else ''}"
     if (options.schedule or options.at is not None) and not interactive:
         raise BadInput(f"--again: {prepared.draft.to.email} was already asked: {named}; "
-                       f"`draft-feedback show {earlier[-1].id}` shows it. Add --again to send "
+                       f"`draft-feedback show {earlier[-1][0]}` shows it. Add --again to send "
                        "another request anyway; nothing was stored")
     return (f"Note: {prepared.draft.to.email} was already asked: {named}. This one is "
             "saved too; add --again to confirm such a request without this note.")
 
 
-def earlier_requests(outbox: Outbox, to_addr: str, rejection_id: str | None) -> list[Record]:
-    """Requests already made to this address, or answering the same rejection email."""
+# The note names the latest few of the earlier requests and counts the rest.
+NAMED_EARLIER = 3
+
+
+def earlier_requests(outbox: Outbox, to_addr: str,
+                     rejection_id: str | None) -> list[tuple[int, str]]:
+    """(id, status) of the requests already made to this address, or answering the same
+    rejection email, oldest first."""
     statuses = ("draft", "scheduled", "held", "sending", "sent", "replied", "interrupted")
-    found = {r.id: r for r in outbox.to_address(to_addr, statuses)}
-    if rejection_id:
-        found.update({r.id: r for r in outbox.with_thread_id(rejection_id, statuses)})
-    return [found[i] for i in sorted(found)]
+    return outbox.asked(to_addr, rejection_id, statuses)
 
 
 def record_reply(request_id: int, source: str, outbox: Outbox, now: datetime) -> Record:
