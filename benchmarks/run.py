@@ -396,6 +396,15 @@ def restore(pristine: Path, home: Path) -> None:
     shutil.copyfile(pristine, db)
 
 
+def max_id(home: Path) -> int:
+    """The highest request id stored in a data folder's outbox."""
+    conn = sqlite3.connect(outbox_file(home))
+    try:
+        return int(conn.execute("SELECT max(id) FROM requests").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def clone_rows(db: Path, template_id: int, count: int, status_of: Callable[[int], str],
                eml: bytes | None = None,
                sent_at_of: Callable[[int], str] | None = None) -> list[int]:
@@ -734,7 +743,8 @@ def mailbox_messages(count: int) -> list[bytes]:
 
 
 def scale_rows(b: Bench, sizes: Sequence[int], eml: bytes) -> list[Row]:
-    """send-due (10 due), list and sync with growing history: time and peak memory."""
+    """send-due (10 due), list, one new draft and sync with growing history: time and peak
+    memory."""
     template_home = b.root / "home-scale-template"
     seed = seed_scheduled(b, template_home)
     settle(outbox_file(template_home))
@@ -777,8 +787,25 @@ def _scale_rows(b: Bench, sizes: Sequence[int], eml: bytes, seed: int, template_
                 f"eml = NULL, last_error = NULL WHERE id IN ({', '.join(map(str, due))})")
         conn.close()
 
+    def drafting(home: Path) -> Callable[[], Sample]:
+        """`new` of one draft (which first looks for earlier requests to the same address),
+        the outbox put back as it was after each run."""
+        draft = b.tool(home, *NEW_ARGS, "--rejected", past(3), "--json")
+        stored = max_id(home)
+
+        def run() -> Sample:
+            sample = draft()
+            conn = sqlite3.connect(outbox_file(home))
+            with conn:
+                conn.execute("DELETE FROM requests WHERE id > ?", (stored,))
+            conn.close()
+            return sample
+
+        return run
+
     cases: dict[str, Callable[[], Sample]] = {}
-    kinds = [("send", f"send-due ({SCALE_DUE} due)"), ("list", "list")]
+    kinds = [("send", f"send-due ({SCALE_DUE} due)"), ("list", "list"),
+             ("new", "new (one draft)")]
     if imap is not None:
         kinds.append(("sync", f"sync ({SCALE_MAIL} messages in the mailbox)"))
     for size, (home, due) in homes.items():
@@ -797,6 +824,7 @@ def _scale_rows(b: Bench, sizes: Sequence[int], eml: bytes, seed: int, template_
 
         cases[f"send-{size}"] = send_case
         cases[f"list-{size}"] = listing
+        cases[f"new-{size}"] = drafting(home)
         if imap is not None:
             cases[f"sync-{size}"] = sync_case(b, imap, home, due, reset)
     progress("outbox scale: " + ", ".join(k for k, _ in kinds).replace("send", "send-due"))
