@@ -344,10 +344,9 @@ def drafting_row(b: Bench, count: int) -> Row:
                           if k not in plain.globals})
     jobs = []
     for inp in inputs:
-        scenario = catalog.scenario(inp.scenario)
+        chosen = catalog.scenario(inp.scenario)
         questions = choose_questions(inp, catalog, config.defaults.max_questions)
-        jobs.append((scenario.template, scenario.subject,
-                     context(inp, scenario, questions, config)))
+        jobs.append((chosen.template, chosen.subject, context(inp, chosen, questions, config)))
 
     def ours() -> Sample:
         start = time.perf_counter()
