@@ -145,3 +145,43 @@ def test_the_quick_exit_keeps_exit_codes_and_leaves_the_outbox_in_one_file(
 
 def test_cache_folder_follows_xdg_cache_home(tmp_path: Path) -> None:
     assert cache_dir() == str(tmp_path / "xdg-cache" / "draft-feedback")
+
+
+LEAVE_WITH_THREAD = """
+import sys, threading, time
+from draft_feedback import launch
+
+class Teardown:
+    def __del__(self):
+        sys.__stderr__.write("torn down\\n")
+
+kept = Teardown()  # dropped only when the interpreter tears its modules down
+done = []
+worker = threading.Thread(target=lambda: (time.sleep(0.3), done.append(1), print("worked")),
+                          daemon={daemon})
+worker.start()
+launch.leave(3)
+"""
+
+
+@pytest.mark.parametrize("daemon", [True, False])
+def test_the_quick_exit_skips_teardown_unless_a_thread_is_still_working(daemon: bool) -> None:
+    done = subprocess.run([sys.executable, "-c", LEAVE_WITH_THREAD.format(daemon=daemon)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    if daemon:  # like the deadline watchdog: nobody waits for it, and nothing is torn down
+        assert (done.stdout, done.stderr) == ("", "")
+    else:  # the ordinary exit waits for the worker
+        assert (done.stdout, done.stderr) == ("worked\n", "torn down\n")
+
+
+def test_a_draft_leaves_by_the_quick_exit_though_its_watchdog_runs() -> None:
+    code = LEAVE_WITH_THREAD.split("done = []")[0] + (
+        "from draft_feedback.deadline import deadline\n"
+        "with deadline(5, TimeoutError):\n"
+        "    pass  # as every render does: the watchdog thread now runs\n"
+        "assert threading.active_count() == 2\n"
+        "launch.leave(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")

@@ -178,12 +178,25 @@ def leave(code: int) -> NoReturn:
     import atexit
 
     _flush()
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
+    if _working_threads():
         sys.exit(code)  # another thread may still be working: leave the ordinary way
     atexit._run_exitfuncs()
     _flush()
     os._exit(code)
+
+
+def _working_threads() -> bool:
+    """True if a thread other than this one is running that a normal exit would wait for.
+
+    A daemon thread (the deadline watchdog, started by every draft) is not waited for by a
+    normal exit either: it is stopped where it stands in both cases.
+    """
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return False
+    main = threading.main_thread()
+    return any(thread is not main and thread.is_alive() and not thread.daemon
+               for thread in threading.enumerate())
 
 
 def _flush() -> None:
