@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from draft_feedback.errors import BadInput
+from draft_feedback.patterns import compile_kept
 
 ADDRESS_EXAMPLE = '"Name <name@example.com>"'
 
@@ -24,13 +25,13 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 
 # Deliberately looser than RFC 2047 (Python's own decoder is lenient too): anything shaped
 # like an encoded word is decoded by some mail program, so it is judged by what it decodes to.
-_ENCODED_WORD = re.compile(r"=\?([^?]*)\?([^?]*)\?([^?]*)\?=")
+_ENCODED_WORD = compile_kept(r"=\?([^?]*)\?([^?]*)\?([^?]*)\?=")
 # ASCII only: a non-ASCII id was sent as an encoded word, which no mail client threads by.
-MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
+MSG_ID = compile_kept(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")
 MAX_LINE_OCTETS = 998  # RFC 5322 2.1.1, excluding CRLF
 MAX_NAME_CHARS = 200  # keeps an unfoldable one-word name well inside MAX_LINE_OCTETS
 MAX_MSG_ID_CHARS = 250
-SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # RFC 5322 3.2.3: a name holding one is quoted
+SPECIALS = compile_kept(r'[][\\()<>@,:;".]')  # RFC 5322 3.2.3: a name holding one is quoted
 
 
 def _forbidden_char(value: str) -> str | None:
@@ -155,11 +156,11 @@ def _validator_reason(message: str) -> str:
 # forms), goes to email-validator, which also words every refusal.
 # tests/test_address_fast_path.py holds this to email-validator's verdict on generated input.
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
-_PLAIN_ADDR = re.compile(
+_PLAIN_ADDR = compile_kept(
     rf"(?P<local>[{_ATEXT}]{{1,64}}(?:\.[{_ATEXT}]+)*)"
     r"@(?P<domain>(?:(?!-)(?![A-Za-z0-9-]*--)[A-Za-z0-9-]{1,63}(?<!-)\.)+[A-Za-z]{2,63})"
 )
-_PLAIN_NAME = re.compile(rf"[ {_ATEXT}]*")
+_PLAIN_NAME = compile_kept(rf"[ {_ATEXT}]*")
 # email-validator's SPECIAL_USE_DOMAIN_NAMES: never globally deliverable.
 _SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 

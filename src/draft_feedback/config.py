@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput
+from draft_feedback.patterns import compile_kept
 
 # typing costs a cron tick more than this module's own code (tick.py): read by checkers only.
 TYPE_CHECKING = False
@@ -772,7 +773,7 @@ def _smtp(top: _Reader) -> Smtp:
         raise section.error(section.node("security").line, "smtp.security",
                             f"{security!r} is not one of " + ", ".join(SECURITIES))
     host = section.text("host", "smtp.gmail.com") or "smtp.gmail.com"
-    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host):
+    if not _HOST.fullmatch(host):
         raise section.error(section.node("host").line, "smtp.host",
                             f"{host!r} is not a host name")
     port = section.whole("port", DEFAULT_PORTS[security], 1, 65535)
@@ -828,7 +829,7 @@ def _imap(top: _Reader) -> Imap | None:
         raise section.error(section.line, "imap.host",
                             f"missing; the IMAP server of {smtp_host} is not known, so name it, "
                             "e.g. host: imap.example.com")
-    if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host):
+    if not _HOST.fullmatch(host):
         raise section.error(section.node("host").line, "imap.host",
                             f"{host!r} is not a host name")
     if security == "none" and not is_loopback(host):
@@ -882,7 +883,8 @@ def _defaults(top: _Reader) -> Defaults:
     )
 
 
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_ID = compile_kept(r"[a-z0-9][a-z0-9_-]{0,63}")
+_HOST = compile_kept(r"[A-Za-z0-9.\-\[\]:]+")  # a name or an IP address, nothing more
 
 
 def _entries(top: _Reader, key: str) -> list[tuple[str, Node]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import sqlite3
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput, DraftFeedbackError, Failure
+from draft_feedback.patterns import compile_kept
 
 # typing costs a cron tick more than this module's own code (tick.py): read by checkers only.
 TYPE_CHECKING = False
@@ -120,7 +120,7 @@ def utc_text(t: datetime) -> str:
     return f"{u.year:04d}-{u:%m-%dT%H:%M:%S.%f}Z"
 
 
-_UTC_TEXT = re.compile(r"(\d{1,4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z")
+_UTC_TEXT = compile_kept(r"(\d{1,4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z")
 
 
 def from_utc_text(text: str | None) -> datetime | None:

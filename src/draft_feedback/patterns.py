@@ -19,12 +19,15 @@ from __future__ import annotations
 import marshal
 import re
 import sys
-import zlib
-from array import array
-from collections.abc import Iterator
-from typing import Any
+from binascii import crc32  # the CRC-32 of zlib; binascii comes with addresses.py anyway
 
 from draft_feedback import cache
+
+# typing costs a cron tick more than the patterns it reads from here (tick.py): checkers only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 KIND = "re"
 FORMAT = b"compiled patterns 3, starts 5"  # change when starts_of reads differently
@@ -61,7 +64,7 @@ def compile_kept(source: str, flags: int = 0) -> re.Pattern[str]:
     if _modules is None:
         import atexit
 
-        _modules = PatternCache("modules")
+        _modules = PatternCache("module-patterns", starts=False)
         atexit.register(_modules.save)
     return _modules.compile(source, flags)
 
@@ -72,8 +75,11 @@ _modules: PatternCache | None = None
 class PatternCache:
     """Compile patterns through a named entry of the cache folder, and keep what was compiled."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, starts: bool = True) -> None:
         self.name = name
+        # Whether entries keep their starts: only a text searched by many patterns needs them,
+        # and they are most of what loading an entry costs.
+        self.starts = starts
         self._kept: dict[tuple[str, int], Entry] | None = None
         self._used: dict[tuple[str, int], Entry] = {}
         self._missed = False
@@ -102,7 +108,7 @@ class PatternCache:
         self._missed = True
         starts = None
         try:
-            entry = _entry(source, flags)
+            entry = _entry(source, flags, self.starts)
             if _rebuild(source, entry) == compiled:
                 self._used[key] = entry
                 starts = entry[5]
@@ -149,7 +155,7 @@ def checksum(payload: bytes) -> bytes:
     A file cut short or altered is not read. CRC-32 finds such damage as a digest would, in a
     fifth of the time: the rules' code is some 700 KB, read on every new draft.
     """
-    return f"{cache.digest(FORMAT)[:24]}{zlib.crc32(payload):08x}".encode()
+    return f"{cache.digest(FORMAT)[:24]}{crc32(payload):08x}".encode()
 
 
 def _parse(data: bytes) -> dict[tuple[str, int], Entry]:
@@ -162,29 +168,32 @@ def _parse(data: bytes) -> dict[tuple[str, int], Entry]:
     return entries
 
 
-def _entry(source: str, flags: int) -> Entry:
+def _entry(source: str, flags: int, find_starts: bool = True) -> Entry:
     """Compile a pattern as re's compiler does, stopping before the engine's constructor."""
     from re import _compiler, _parser  # type: ignore[attr-defined]
 
     parsed = _parser.parse(source, flags)
     final_flags = int(flags | parsed.state.flags)
-    starts = None if final_flags & (re.ASCII | re.LOCALE) else starts_of(parsed)
+    starts = (starts_of(parsed) if find_starts and not final_flags & (re.ASCII | re.LOCALE)
+              else None)
     code = _compiler._code(parsed, flags)
     groupindex = dict(parsed.state.groupdict)
     indexgroup: list[str | None] = [None] * parsed.state.groups
     for group_name, index in groupindex.items():
         indexgroup[index] = group_name
     # The code as bytes of machine integers: read back in one step, not one int at a time.
+    from array import array
+
     return (final_flags, array(_code_type(), code).tobytes(),
             int(parsed.state.groups) - 1, groupindex, tuple(indexgroup), starts)
 
 
 def _code_type() -> str:
-    """The array type whose items are as wide as the engine's code words."""
+    """The machine integer type (array and memoryview letter) as wide as the engine's code."""
     import _sre
 
     for typecode in ("I", "L", "Q"):
-        if array(typecode).itemsize == _sre.CODESIZE:
+        if memoryview(bytes(8)).cast(typecode).itemsize == _sre.CODESIZE:
             return typecode
     raise ValueError("no array type fits this engine's code")
 
@@ -193,7 +202,8 @@ def _rebuild(source: str, entry: Any) -> re.Pattern[str]:
     import _sre
 
     final_flags, data, groups, groupindex, indexgroup, _ = entry
-    code = array(_code_type(), data).tolist()
+    # memoryview rather than array: a cron tick that reads kept patterns loads no array module.
+    code = memoryview(data).cast(_code_type()).tolist()
     compiled: re.Pattern[str] = _sre.compile(source, final_flags, code, groups, groupindex,
                                              indexgroup)
     return compiled

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, tzinfo
+
+from draft_feedback.patterns import compile_kept
 
 # typing costs a cron tick more than this module's own code (tick.py): read by checkers only.
 TYPE_CHECKING = False
@@ -88,7 +89,7 @@ def format_findings(findings: list[dict[str, Any]]) -> str:
 # Escape sequences (CSI, OSC such as 0 for the window title and 52 for the clipboard, and the
 # rest), C0 and C1 control characters but line feed and tab, and the bidi overrides that can
 # make text read differently from what it is.
-_CONTROLS = re.compile(
+_CONTROLS = compile_kept(
     "\x1b\\][^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # OSC ... BEL or ST
     "|\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"  # 8-bit OSC
     "|[\x1b\x9b]\\[?[0-?]*[ -/]*[@-~]?"  # CSI, and ESC with its next character

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from draft_feedback.errors import BadInput
+from draft_feedback.patterns import compile_kept
 
 MIN_COOLING_OFF_HOURS = 24
 DEFAULT_COOLING_OFF_HOURS = 48
@@ -31,7 +32,7 @@ _PROBE = 6 * 3600
 _WHEN_EXAMPLE = "for example 2026-11-27 or 2026-11-27T16:00"
 # Stricter than datetime.fromisoformat, which in 3.11 also takes any separator character
 # ("2026-11-27x16:00") and bare hours; those are more likely typos than intent.
-_WHEN_RE = re.compile(
+_WHEN_RE = compile_kept(
     r"""
     (?P<date>\d{4}-\d{2}-\d{2})
     (?:[Tt\ ]
@@ -41,7 +42,7 @@ _WHEN_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_HHMM_RE = re.compile(r"(\d{1,2}):(\d{2})")
+_HHMM_RE = compile_kept(r"(\d{1,2}):(\d{2})")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from draft_feedback.config import Config
 from draft_feedback.errors import BadInput, Failure
 from draft_feedback.outbox import NewRequest, Outbox, Record
+from draft_feedback.patterns import compile_kept
 from draft_feedback.timing import check_requested, earliest_send, pick_send_time
 
 if TYPE_CHECKING:  # catalog and drafting are imported where used: list and send-due skip them
@@ -400,7 +400,7 @@ def parse_at(text: str | None, config: Config, now: datetime) -> datetime | None
     return parse_when(text, zone, option="--at", now=now, date_time=opening)
 
 
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_ONLY = compile_kept(r"\d{4}-\d{2}-\d{2}")
 
 
 MAX_DETAIL_CHARS = 300  # organisation, role, highlight, one question
