@@ -11,6 +11,7 @@ import textwrap
 import zipfile
 import zlib
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,32 @@ def test_the_model_file_is_small_and_loads_quickly() -> None:
     assert path.stat().st_size < 1_000_000
     model = tonemodel.load.__wrapped__(path)
     assert model.thresholds and len(model.thresholds) == len(tonemodel.TRAPS)
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (lambda data: data[:-1], "the weights do not match the header"),
+    (lambda data: data + b"\0", "the weights do not match the header"),
+    (lambda data: data.replace(b"model 4", b"model 3", 1), "not a tone model file"),
+    (lambda data: data.replace(b"\n16 ", b"\n60 ", 1), "the weights do not match the header"),
+    (lambda data: data.replace(b"\n16 ", b"\n1 6 ", 1), "the weights do not match the header"),
+    (lambda data: b"\n".join(data.split(b"\n")[:3]), "the weights do not match the header"),
+])
+def test_a_damaged_model_file_is_refused(tmp_path: Path, change: Callable[[bytes], bytes],
+                                         error: str) -> None:
+    path = tmp_path / "tone_model.bin"
+    path.write_bytes(change(tonemodel.model_path().read_bytes()))
+    with pytest.raises(ValueError, match=error):
+        tonemodel.load.__wrapped__(path)
+
+
+def test_a_written_model_reads_back_the_same(tmp_path: Path) -> None:
+    shipped = tonemodel.load.__wrapped__(tonemodel.model_path())
+    path = tmp_path / "tone_model.bin"
+    tonemodel.dump(shipped, path)
+    assert path.read_bytes() == tonemodel.model_path().read_bytes()
+    again = tonemodel.load.__wrapped__(path)
+    assert (again.bits, again.scale, again.bias, again.thresholds, again.weights) == (
+        shipped.bits, shipped.scale, shipped.bias, shipped.thresholds, shipped.weights)
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ MODEL_FILE = "tone_model.bin"
 # The weights follow the header as they are, uncompressed: decompressing them cost each new
 # draft 3 ms, and the wheel is compressed anyway.
 MAGIC = b"draft-feedback tone model 4"
+MAX_BITS = 24  # hashed buckets per trap: 2**bits (the shipped model has far fewer)
 CLASSIFY_MEMO = 4096  # sentences whose verdict a model keeps
 TRAPS = ("framing", "catastrophizing", "personalizing", "overgeneralizing", "mind-reading",
          "filtering", "should-statements", "all-or-nothing", "comparisons", "grovelling",
@@ -478,20 +479,29 @@ def model_path() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def load(path: Path | None = None) -> Model:
-    """Read the shipped weights once per process."""
+    """Read the shipped weights once per process.
+
+    The weights are read straight into their array, not through a copy of the file: they are
+    most of the 0.8 MB, and every new draft reads them.
+    """
     path = path or model_path()
-    data = path.read_bytes()
-    parts = data.split(b"\n", 4)
-    if len(parts) != 5 or parts[0] != MAGIC:
-        raise ValueError(f"{path}: not a tone model file")
-    bits_text, scale_text = parts[1].split()
-    bits, scale = int(bits_text), float(scale_text)
-    bias = tuple(float(v) for v in parts[2].split())
-    thresholds = tuple(float(v) for v in parts[3].split())
-    weights = array("b")
-    weights.frombytes(parts[4])
-    if len(weights) != (1 << bits) * len(TRAPS) or not len(bias) == len(thresholds) == len(TRAPS):
-        raise ValueError(f"{path}: the weights do not match the header")
+    with path.open("rb") as handle:
+        header = [handle.readline(4096).rstrip(b"\n") for _ in range(4)]
+        if header[0] != MAGIC:
+            raise ValueError(f"{path}: not a tone model file")
+        try:
+            bits_text, scale_text = header[1].split()
+            bits, scale = int(bits_text), float(scale_text)
+            bias = tuple(float(v) for v in header[2].split())
+            thresholds = tuple(float(v) for v in header[3].split())
+            if not 0 < bits <= MAX_BITS:
+                raise ValueError(bits)
+            weights = array("b")
+            weights.fromfile(handle, (1 << bits) * len(TRAPS))
+        except (ValueError, EOFError, OverflowError, MemoryError):
+            raise ValueError(f"{path}: the weights do not match the header") from None
+        if handle.read(1) or not len(bias) == len(thresholds) == len(TRAPS):
+            raise ValueError(f"{path}: the weights do not match the header")
     return Model(bits, scale, bias, weights, thresholds)
 
 
