@@ -185,3 +185,16 @@ def test_a_draft_leaves_by_the_quick_exit_though_its_watchdog_runs() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_the_commands_run_with_a_larger_youngest_generation(tmp_path: Path) -> None:
+    code = ("import atexit, gc, sys\n"
+            "from draft_feedback import launch\n"
+            "sys.argv = ['draft-feedback', 'list', '--json']\n"
+            "atexit.register(lambda: print(gc.get_threshold(), gc.isenabled(),\n"
+            "                              gc.get_freeze_count() > 10_000))\n"
+            "launch.main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, DRAFT_FEEDBACK_HOME=str(tmp_path)))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"[]\n({launch.GC_YOUNG}, 10, 10) True True\n"
