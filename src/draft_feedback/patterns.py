@@ -27,7 +27,7 @@ from draft_feedback import cache
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Any
+    from typing import Any, Literal
 
 KIND = "re"
 FORMAT = b"compiled patterns 3, starts 5"  # change when starts_of reads differently
@@ -188,11 +188,12 @@ def _entry(source: str, flags: int, find_starts: bool = True) -> Entry:
             int(parsed.state.groups) - 1, groupindex, tuple(indexgroup), starts)
 
 
-def _code_type() -> str:
+def _code_type() -> Literal["I", "L", "Q"]:
     """The machine integer type (array and memoryview letter) as wide as the engine's code."""
     import _sre
 
-    for typecode in ("I", "L", "Q"):
+    typecodes: tuple[Literal["I", "L", "Q"], ...] = ("I", "L", "Q")
+    for typecode in typecodes:
         if memoryview(bytes(8)).cast(typecode).itemsize == _sre.CODESIZE:
             return typecode
     raise ValueError("no array type fits this engine's code")
