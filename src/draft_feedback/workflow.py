@@ -506,6 +506,10 @@ def prepare(options: NewOptions, config: Config, catalog: Catalog, now: datetime
     return Prepared(draft, origin, parse_at(options.at, config, now), rejection, tuple(notes))
 
 
+# The note names the latest few of the earlier requests and counts the rest.
+NAMED_EARLIER = 3
+
+
 def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
                  interactive: bool) -> str | None:
     """Warn of an earlier request to the same person or rejection; refuse to queue blind.
@@ -532,10 +536,6 @@ def asked_before(prepared: Prepared, options: NewOptions, outbox: Outbox,
                        "another request anyway; nothing was stored")
     return (f"Note: {prepared.draft.to.email} was already asked: {named}. This one is "
             "saved too; add --again to confirm such a request without this note.")
-
-
-# The note names the latest few of the earlier requests and counts the rest.
-NAMED_EARLIER = 3
 
 
 def earlier_requests(outbox: Outbox, to_addr: str,
