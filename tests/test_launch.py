@@ -147,7 +147,9 @@ def test_cache_folder_follows_xdg_cache_home(tmp_path: Path) -> None:
     assert cache_dir() == str(tmp_path / "xdg-cache" / "draft-feedback")
 
 
-LEAVE_WITH_THREAD = """
+# A process that notices its own teardown: `kept` is dropped only when the interpreter tears
+# its modules down, which the quick exit skips.
+WATCHED = """
 import sys, threading, time
 from draft_feedback import launch
 
@@ -155,10 +157,10 @@ class Teardown:
     def __del__(self):
         sys.__stderr__.write("torn down\\n")
 
-kept = Teardown()  # dropped only when the interpreter tears its modules down
-done = []
-worker = threading.Thread(target=lambda: (time.sleep(0.3), done.append(1), print("worked")),
-                          daemon={daemon})
+kept = Teardown()
+"""
+LEAVE_WITH_THREAD = WATCHED + """
+worker = threading.Thread(target=lambda: (time.sleep(0.3), print("worked")), daemon={daemon})
 worker.start()
 launch.leave(3)
 """
@@ -176,7 +178,7 @@ def test_the_quick_exit_skips_teardown_unless_a_thread_is_still_working(daemon: 
 
 
 def test_a_draft_leaves_by_the_quick_exit_though_its_watchdog_runs() -> None:
-    code = LEAVE_WITH_THREAD.split("done = []")[0] + (
+    code = WATCHED + (
         "from draft_feedback.deadline import deadline\n"
         "with deadline(5, TimeoutError):\n"
         "    pass  # as every render does: the watchdog thread now runs\n"
